@@ -1,0 +1,259 @@
+"""One schema for a run: ``RunConfig``, saved and loaded as TOML presets.
+
+A preset is a ``RunConfig`` written as TOML. The CLI reads the same TOML and
+applies ``--set section.key=value`` overrides; the TUI builds its form from the
+fields below (descriptions become help text, bounds become validation). Unknown
+keys and out-of-range values raise ``ConfigError`` naming the field path.
+Adding a hyper-parameter means adding one field here or in a method's
+``Params``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import tomli_w
+from pydantic import Field, ValidationError, field_validator
+
+from engine.fsutil import atomic_write_text
+from engine.methods import METHODS
+from engine.schema_base import StrictModel
+
+DEFAULT_MODEL = "default"
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used, with one ``(field path, reason)`` per problem."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str | None = None):
+        self.problems = problems
+        self.source = source
+        where = f"{source}: " if source else ""
+        lines = [f"{where}{path}: {reason}" if path else f"{where}{reason}" for path, reason in problems]
+        super().__init__("\n".join(lines))
+
+
+class ModelConfig(StrictModel):
+    """Which base model to fine-tune and how to load it."""
+
+    name: str = Field(
+        DEFAULT_MODEL,
+        description="'default' (SmolLM2-135M-Instruct, shipped with rft), a local "
+        "model folder, or a Hugging Face id such as 'Qwen/Qwen2.5-0.5B-Instruct'.",
+    )
+    revision: str | None = Field(None, description="Hub revision (branch, tag or commit) of a Hugging Face id.")
+    backend: Literal["auto", "unsloth", "transformers"] = Field(
+        "auto",
+        description="'auto' uses Unsloth when CUDA is present and unsloth is installed, "
+        "else transformers + PEFT.",
+    )
+    load_in_4bit: bool = Field(False, description="QLoRA: load the base weights in 4 bits (CUDA only).")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Compute dtype; 'auto' is bfloat16 on a GPU that supports it, float32 on CPU."
+    )
+    max_seq_length: int = Field(512, ge=16, le=131072, description="Longest sequence in tokens; longer rows are truncated.")
+
+
+class DatasetConfig(StrictModel):
+    """Where the training data comes from and how its columns map."""
+
+    source: str = Field(
+        "builtin:arithmetic-sft",
+        description="'builtin:NAME', a local .jsonl/.json/.csv/.parquet file, or a Hugging Face dataset id.",
+    )
+    split: str = Field("train", description="Split of a Hugging Face dataset.")
+    format: Literal["auto", "messages", "prompt_completion", "text"] = Field(
+        "auto", description="Row format; 'auto' detects it from the columns."
+    )
+    prompt_column: str | None = Field(None, description="Column holding the prompt (default 'prompt').")
+    completion_column: str | None = Field(None, description="Column holding the answer (default 'completion').")
+    messages_column: str | None = Field(None, description="Column holding a chat (default 'messages').")
+    text_column: str | None = Field(None, description="Column holding raw text (default 'text').")
+    system_prompt: str | None = Field(None, description="System message put before every prompt.")
+    max_rows: int | None = Field(None, ge=1, description="Use only the first N rows.")
+
+
+class LoraConfig(StrictModel):
+    """The LoRA adapter that is trained; the base weights stay frozen."""
+
+    r: int = Field(16, ge=1, le=1024, description="Adapter rank: capacity of the update.")
+    alpha: int = Field(32, ge=1, le=4096, description="Scale of the update (often 2 × r).")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout on the adapter's input.")
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        "all-linear", description="Layers that get an adapter: 'all-linear' or a list of module names."
+    )
+
+
+class TrainingConfig(StrictModel):
+    """The optimisation loop."""
+
+    max_steps: int = Field(30, ge=1, le=10_000_000, description="Optimizer steps to run.")
+    learning_rate: float = Field(2e-4, gt=0.0, le=1.0, description="Peak learning rate.")
+    batch_size: int = Field(4, ge=1, le=4096, description="Examples per device per micro-batch.")
+    gradient_accumulation_steps: int = Field(1, ge=1, le=4096, description="Micro-batches per optimizer step.")
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
+        "linear", description="How the learning rate changes over the run."
+    )
+    warmup_steps: int = Field(0, ge=0, description="Steps of linear warm-up from 0 to the peak learning rate.")
+    weight_decay: float = Field(0.0, ge=0.0, le=1.0, description="AdamW weight decay.")
+    max_grad_norm: float = Field(1.0, gt=0.0, description="Gradients are clipped to this norm.")
+    seed: int = Field(42, ge=0, description="Random seed: the same seed gives the same run.")
+    logging_steps: int = Field(1, ge=1, description="Log metrics every N steps.")
+    save_steps: int = Field(0, ge=0, description="Save a checkpoint every N steps (0: only at the end or on stop).")
+    save_total_limit: int | None = Field(3, ge=1, description="Keep at most this many checkpoints.")
+    gradient_checkpointing: bool = Field(False, description="Trade compute for memory on long sequences.")
+
+
+class OutputConfig(StrictModel):
+    """Where the run directory goes."""
+
+    runs_dir: str = Field("runs", description="Folder that holds run directories.")
+    run_name: str | None = Field(
+        None, description="Name of the run directory; default '<method>-<model>-<MMDD-HHMM>'."
+    )
+
+    @field_validator("run_name")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is not None and (not value or "/" in value or value.startswith(".")):
+            raise ValueError("must be a plain folder name (no '/', not starting with '.')")
+        return value
+
+
+def _method_union() -> Any:
+    models = tuple(spec.params for spec in METHODS.values())
+    if len(models) == 1:
+        return models[0]
+    return Union[models]  # type: ignore[return-value]
+
+
+MethodParams = _method_union()
+
+
+class RunConfig(StrictModel):
+    """The single description of a run: model, data, method, LoRA, training, output."""
+
+    description: str = Field("", description="What this setup is for, shown beside the preset.")
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    method: MethodParams = Field(  # type: ignore[valid-type]
+        default_factory=lambda: next(iter(METHODS.values())).params(),
+        discriminator="name" if len(METHODS) > 1 else None,
+        description="The training method and its parameters; 'name' picks the method.",
+    )
+    lora: LoraConfig = Field(default_factory=LoraConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @property
+    def method_name(self) -> str:
+        return self.method.name
+
+    def to_toml(self) -> str:
+        """The config as TOML; unset optional values are left out."""
+        return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
+
+
+def _problems(error: ValidationError) -> list[tuple[str, str]]:
+    problems = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"])
+        reason = item["msg"]
+        if item["type"] == "extra_forbidden":
+            reason = "unknown key (check the spelling; see the preset reference in the README)"
+        elif "input" in item and not isinstance(item["input"], (dict, list)):
+            reason = f"{reason} (got {item['input']!r})"
+        problems.append((path, reason))
+    return problems
+
+
+def _check_method_name(data: dict[str, Any]) -> None:
+    method = data.get("method")
+    if isinstance(method, dict):
+        name = method.get("name", next(iter(METHODS)))
+        if name not in METHODS:
+            known = ", ".join(sorted(METHODS))
+            raise ConfigError([("method.name", f"unknown method {name!r}; choose one of: {known}")])
+        method.setdefault("name", name)
+
+
+def config_from_dict(data: dict[str, Any], source: str | None = None) -> RunConfig:
+    """Validate a plain dict (parsed TOML) into a ``RunConfig``."""
+    try:
+        _check_method_name(data)
+        return RunConfig.model_validate(data)
+    except ConfigError as error:
+        raise ConfigError(error.problems, source) from None
+    except ValidationError as error:
+        raise ConfigError(_problems(error), source) from None
+
+
+def parse_toml(text: str, source: str | None = None) -> dict[str, Any]:
+    """Parse TOML text, turning syntax errors into a ``ConfigError``."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([("", f"not valid TOML: {error}")], source) from None
+
+
+def resolve_preset_path(name_or_path: str | Path) -> Path:
+    """A preset file path, or the name of a shipped preset ('sft' → presets/sft.toml)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = PRESETS_DIR / f"{name_or_path}.toml"
+    if shipped.is_file():
+        return shipped
+    known = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.toml")))
+    raise ConfigError([("", f"no preset file {str(name_or_path)!r}; shipped presets: {known}")])
+
+
+def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Load a preset (file or shipped name) and apply ``key=value`` overrides."""
+    path = resolve_preset_path(name_or_path)
+    data = parse_toml(path.read_text(encoding="utf-8"), str(path))
+    apply_overrides(data, overrides or [], str(path))
+    return config_from_dict(data, str(path))
+
+
+def save_config(config: RunConfig, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a config as TOML atomically; refuse to replace a file unless asked."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; choose another name or allow overwriting")
+    atomic_write_text(path, config.to_toml())
+    return path
+
+
+def _parse_value(raw: str) -> Any:
+    """A TOML value ('3', '2e-4', 'true', '["q_proj"]'), or the raw text as a string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str], source: str | None = None) -> None:
+    """Apply ``section.key=value`` overrides to parsed TOML in place."""
+    problems = []
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(("--set", f"{item!r} is not of the form section.key=value"))
+            continue
+        parts = key.split(".")
+        node = data
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                problems.append((key, f"{part!r} is a value, not a section"))
+                break
+            node = child
+        else:
+            node[parts[-1]] = _parse_value(raw.strip())
+    if problems:
+        raise ConfigError(problems, source)

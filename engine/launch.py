@@ -1,0 +1,47 @@
+"""Start a worker for a run directory, detached from whoever starts it.
+
+The worker gets its own session (so a closing terminal or UI does not take it
+down) and its own log file for stdout/stderr. ``subprocess.Popen`` rather than
+``multiprocessing``: inside a running Textual app ``sys.stderr.fileno()`` is -1
+and a spawn start fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from engine.config import RunConfig
+from engine.fsutil import atomic_write_text
+from engine.runs import RunDir, create_run
+
+
+def launch_worker(run: RunDir, python: str | None = None) -> subprocess.Popen:
+    """Start ``python -m engine.worker RUN_DIR`` in the background; returns the process."""
+    env = dict(os.environ)
+    env.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    with open(run.log_path, "ab") as log:
+        process = subprocess.Popen(
+            [python or sys.executable, "-m", "engine.worker", str(run.path.resolve())],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+            close_fds=True,
+        )
+    atomic_write_text(
+        run.launch_path,
+        json.dumps({"pid": process.pid, "launched_at": time.time(), "python": python or sys.executable}) + "\n",
+    )
+    return process
+
+
+def start_run(config: RunConfig, runs_dir: str | None = None) -> tuple[RunDir, subprocess.Popen]:
+    """Create a run directory for ``config`` and launch its worker."""
+    run = create_run(config, runs_dir)
+    return run, launch_worker(run)

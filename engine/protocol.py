@@ -1,0 +1,130 @@
+"""The event protocol between the worker and everyone who watches a run.
+
+``runs/<run>/events.jsonl`` is the one record of what happened in a run. Only the
+worker writes it, one JSON object per line, flushed per line, never rewritten.
+Readers (the TUI, ``rft train``, ``rft runs``) tail it from a byte offset and
+tolerate a torn last line: a line without its newline is not yet an event.
+
+Every event carries:
+
+- ``v``: the schema version (``SCHEMA_VERSION``),
+- ``t``: wall-clock time, seconds since the epoch,
+- ``type``: one of the types below.
+
+Event types and their fields:
+
+``status``     ``state`` (see ``STATES``), ``message`` (optional)
+``model``      ``name``, ``path``, ``backend`` ('unsloth' | 'transformers+peft'),
+               ``device``, ``dtype``, ``load_in_4bit``, ``parameters``, ``trainable``
+``dataset``    ``source``, ``format``, ``rows``, ``truncated`` (rows longer than max length)
+``metrics``    ``step``, ``total``, ``values`` (canonical names: ``loss``, ``lr``,
+               ``grad_norm``, ``tokens_per_s``, ``epoch``, ``token_accuracy``, …)
+``sample``     ``step``, ``prompt``, ``completion``, ``rewards`` (name → score, optional)
+``checkpoint`` ``step``, ``path`` (relative to the run directory)
+``log``        ``level`` ('info' | 'warning'), ``message``
+``error``      ``message`` (in words), ``traceback``
+``summary``    ``values`` (final numbers: runtime, mean loss, …)
+
+Readers ignore unknown types and fields, so adding one is not a version bump;
+changing the meaning of an existing field is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA_VERSION = 1
+
+EVENT_TYPES = ("status", "model", "dataset", "metrics", "sample", "checkpoint", "log", "error", "summary")
+
+# Metric names as trainers log them → the canonical names every screen uses.
+CANONICAL_METRICS = {
+    "learning_rate": "lr",
+    "mean_token_accuracy": "token_accuracy",
+    "train_loss": "loss",
+}
+
+
+def canonical_metrics(logs: dict[str, Any]) -> dict[str, float]:
+    """Rename a trainer's log dict to canonical names, keeping numbers only."""
+    values: dict[str, float] = {}
+    for key, value in logs.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        values[CANONICAL_METRICS.get(key, key)] = float(value)
+    return values
+
+
+class EventWriter:
+    """Appends events to ``events.jsonl``, one flushed line per event."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._handle = open(self.path, "a", encoding="utf-8")
+
+    def emit(self, type: str, **fields: Any) -> dict[str, Any]:
+        """Write one event and flush it so readers see it at once."""
+        event = {"v": SCHEMA_VERSION, "t": time.time(), "type": type, **fields}
+        self._handle.write(json.dumps(event, default=str, allow_nan=True) + "\n")
+        self._handle.flush()
+        return event
+
+    def sync(self) -> None:
+        """Force what was written to disk (at state changes, not per metric)."""
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+@dataclass
+class JsonLinesTail:
+    """Reads new complete JSON lines from a file, remembering where it stopped."""
+
+    path: Path
+    offset: int = 0
+    skipped: int = field(default=0)
+
+    def read_new(self) -> list[dict[str, Any]]:
+        """Objects appended since the last call; a torn last line waits for its newline."""
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self.offset += end + 1
+        return list(self._parse(chunk[: end + 1]))
+
+    def _parse(self, chunk: bytes) -> Iterator[dict[str, Any]]:
+        for line in chunk.splitlines():
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                # A line torn by a kill and then followed by later writes: skip it.
+                self.skipped += 1
+                continue
+            if isinstance(event, dict):
+                yield event
+
+
+class EventTail(JsonLinesTail):
+    """A ``JsonLinesTail`` over ``events.jsonl`` that keeps only events."""
+
+    def read_new(self) -> list[dict[str, Any]]:
+        return [event for event in super().read_new() if "type" in event]
+
+
+def read_events(path: str | Path) -> list[dict[str, Any]]:
+    """All complete events in a file (a torn last line is left out)."""
+    return EventTail(Path(path)).read_new()

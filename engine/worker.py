@@ -1,0 +1,194 @@
+"""The engine worker: ``python -m engine.worker RUN_DIR`` trains one run.
+
+It is its own process, started detached by ``engine.launch``, so a crash, an
+OOM or a hung reward function never takes the UI down, and closing the UI
+does not stop training. It reads ``config.toml``, reports through
+``events.jsonl`` and ``status.json``, and obeys ``control``. States go
+queued → loading → training → saving → done | stopped | failed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from engine.config import ConfigError
+from engine.protocol import EventWriter
+from engine.runs import RunDir, RunStatus
+
+EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
+
+
+class Worker:
+    """Runs one run directory from start to a final state."""
+
+    def __init__(self, run: RunDir):
+        self.run = run
+        self.events = EventWriter(run.events_path)
+        self.status = run.read_status_file()
+
+    def set_state(self, state: str, message: str | None = None) -> None:
+        self.status.state = state
+        self.status.message = message
+        if state in {"done", "stopped", "failed"}:
+            self.status.finished_at = time.time()
+        self.run.write_status(self.status)
+        self.events.emit("status", state=state, **({"message": message} if message else {}))
+        self.events.sync()
+
+    def log(self, message: str, level: str = "info") -> None:
+        self.events.emit("log", level=level, message=message)
+
+    def run_to_end(self) -> int:
+        self.status.pid = os.getpid()
+        self.status.started_at = time.time()
+        try:
+            state = self._train()
+        except Exception as error:  # every failure becomes an event, never a silent exit
+            message = describe_error(error)
+            self.events.emit("error", message=message, traceback=traceback.format_exc())
+            self.status.error = message
+            self.set_state("failed", message)
+            return EXIT_FAILED
+        self.set_state(state)
+        return EXIT_OK
+
+    def _train(self) -> str:
+        self.set_state("loading", "reading the config")
+        config = self.run.load_config()
+        from engine.methods import get_method
+        from engine.models import choose_backend, prepare_default_model, resolve_model
+
+        spec = get_method(config.method_name)
+        self.status.total = config.training.max_steps
+        # Unsloth must be imported before trl/transformers/peft: choose first.
+        backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype)
+
+        from engine import data
+
+        self.set_state("loading", f"checking dataset {config.dataset.source}")
+        prepared = data.prepare(config.dataset, spec.formats)
+        self.set_state("loading", f"loading model {config.model.name}")
+        source = resolve_model(config.model.name, config.model.revision)
+        path = source.path or prepare_default_model(progress=self.log)
+
+        from engine.lora import count_parameters, load_model, load_tokenizer
+
+        tokenizer = load_tokenizer(path)
+        if not tokenizer.chat_template:
+            if prepared.format == "messages":
+                raise data.DatasetError(
+                    f"The model {source.title} has no chat template, so a chat ('messages') dataset cannot be "
+                    "rendered; use an instruct model or a prompt/completion or text dataset."
+                )
+            prepared = data.prepare(config.dataset, spec.formats, chat=False)
+        truncated = data.count_truncated(prepared.rows, tokenizer, config.model.max_seq_length)
+        self.events.emit("dataset", source=prepared.source, format=prepared.format, rows=len(prepared.rows),
+                         columns=prepared.columns, truncated=truncated)
+        if truncated:
+            self.log(f"{truncated} of {len(prepared.rows)} rows are longer than model.max_seq_length = "
+                     f"{config.model.max_seq_length} tokens and will be truncated", level="warning")
+
+        model, tokenizer = load_model(path, backend, config.model, config.lora, config.training.seed)
+        total_params, trainable = count_parameters(model)
+        self.events.emit("model", name=config.model.name, title=source.title, path=str(path), parameters=total_params,
+                         trainable=trainable, backend=backend.name, device=backend.device, dtype=backend.dtype,
+                         load_in_4bit=backend.load_in_4bit)
+        self.log(f"model {source.title} on {backend.describe()}; {trainable:,} of {total_params:,} parameters train")
+
+        from datasets import Dataset
+
+        from engine.bridge import EventBridge
+        from engine.trainer_context import TrainerContext
+
+        bridge = EventBridge(self.run, self.events, self.status)
+        ctx = TrainerContext(config=config, backend=backend, model=model, tokenizer=tokenizer,
+                             train_dataset=Dataset.from_list(prepared.rows), dataset_format=prepared.format,
+                             output_dir=self.run.checkpoints_dir, callbacks=[bridge])
+        trainer = spec.builder()(ctx)
+        if "stop" in bridge.commands.poll():
+            return "stopped"  # stopped before the first step: nothing trained, nothing to save
+        self.set_state("training")
+        trainer.train()
+        self.set_state("saving", "saving the adapter")
+        save_adapter(trainer.model, tokenizer, self.run.adapter_dir)
+        self.log(f"adapter saved to {self.run.adapter_dir}")
+        return "stopped" if bridge.stop_requested else "done"
+
+
+def save_adapter(model: Any, tokenizer: Any, target: Path) -> None:
+    """Write the adapter and tokenizer to a temporary folder, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{int(time.time())}")
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def describe_error(error: BaseException) -> str:
+    """The error in words: our own errors already are; others get their type."""
+    from engine.data import DatasetError
+    from engine.models import ModelError
+
+    if isinstance(error, (ConfigError, DatasetError, ModelError)):
+        return str(error)
+    if isinstance(error, OSError) and error.errno == 28:
+        return "The disk is full; free some space and resume the run."
+    return f"{type(error).__name__}: {error}"
+
+
+def acquire_lock(run: RunDir, wait_s: float = 5.0) -> Any:
+    """Hold ``worker.lock`` for this process's life, or return None if another worker has it."""
+    handle = open(run.lock_path, "a+")
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            # Readers probe with a brief shared lock; a live worker never lets go.
+            if time.monotonic() > deadline:
+                handle.close()
+                return None
+            time.sleep(0.05)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m engine.worker RUN_DIR", file=sys.stderr)
+        return 2
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    run = RunDir(argv[0])
+    if not run.exists():
+        print(f"{run.path} is not a run directory (no config.toml)", file=sys.stderr)
+        return 2
+    lock = acquire_lock(run)
+    if lock is None:
+        print(f"another worker is already running {run.path}", file=sys.stderr)
+        return EXIT_BUSY
+    # SIGTERM (e.g. `kill`, a closing session) is a polite stop: save, then exit.
+    signal.signal(signal.SIGTERM, lambda *_: run.send_command("stop"))
+    return Worker(run).run_to_end()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The ``rft`` command line: train, list and stop runs headless.
+
+``rft train PRESET`` starts the very same detached worker the dashboard
+starts and prints progress from the same events. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from engine.config import ConfigError, load_config
+from engine.launch import launch_worker
+from engine.run_summary import summarize
+from engine.runs import create_run, default_runs_dir, find_run, list_runs
+from rft_tui.follow import follow
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rft", description="Fine-tune language models on one local GPU.")
+    sub = parser.add_subparsers(dest="command")
+
+    train = sub.add_parser("train", help="train a preset in the background worker and show progress")
+    train.add_argument("preset", help="a preset file, or the name of a shipped preset (e.g. 'sft')")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value, e.g. --set training.learning_rate=1e-4 (repeatable)")
+    train.add_argument("--max-steps", type=int, help="shorthand for --set training.max_steps=N")
+    train.add_argument("--runs-dir", help="folder for run directories (default: the preset's output.runs_dir)")
+    train.add_argument("--detach", action="store_true", help="start the run and return at once")
+
+    runs = sub.add_parser("runs", help="list runs with state, method, step and last loss")
+    runs.add_argument("--runs-dir", help="folder holding run directories (default: ./runs or $RFT_RUNS_DIR)")
+
+    stop = sub.add_parser("stop", help="ask a run to finish its step, save and stop")
+    stop.add_argument("run", help="run name or path")
+    stop.add_argument("--runs-dir", help="folder holding run directories")
+    return parser
+
+
+def cmd_train(args: argparse.Namespace, console: Console) -> int:
+    overrides = list(args.overrides)
+    if args.max_steps is not None:
+        overrides.append(f"training.max_steps={args.max_steps}")
+    try:
+        config = load_config(args.preset, overrides)
+    except ConfigError as error:
+        console.print(f"[red]Cannot use this preset:[/red]\n{error}", highlight=False)
+        return EXIT_USAGE
+    run = create_run(config, args.runs_dir or os.environ.get("RFT_RUNS_DIR") or config.output.runs_dir)
+    launch_worker(run)
+    console.print(f"run [bold]{run.name}[/bold] started in {run.path}", highlight=False)
+    if args.detach:
+        console.print(f"follow it with `rft runs`; stop it with `rft stop {run.name}`", highlight=False)
+        return EXIT_OK
+
+    interrupts = 0
+
+    def on_interrupt() -> bool:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            run.send_command("stop")
+            console.print("stopping after this step and saving (Ctrl+C again to leave it running in the background)")
+            return True
+        console.print(f"left running in the background; `rft stop {run.name}` stops it")
+        return False
+
+    state = follow(run, console, on_interrupt)
+    if state.state in {"done", "stopped"}:
+        console.print(f"{state.state}: adapter in {run.adapter_dir}", highlight=False)
+        console.print(f"run directory: {run.path}", highlight=False)
+        return EXIT_OK
+    if state.state in {"failed", "crashed"}:
+        console.print(f"[red]{state.state}:[/red] {state.error or 'see worker.log'}", highlight=False)
+        console.print(f"details: {run.events_path} and {run.log_path}", highlight=False)
+        return EXIT_FAILED
+    return EXIT_OK  # detached by a second Ctrl+C
+
+
+def cmd_runs(args: argparse.Namespace, console: Console) -> int:
+    runs_dir = args.runs_dir or default_runs_dir()
+    runs = list_runs(runs_dir)
+    if not runs:
+        console.print(f"no runs in {runs_dir}")
+        return EXIT_OK
+    table = Table("run", "state", "method", "model", "step", "loss", "started", box=None)
+    for run in runs:
+        s = summarize(run)
+        loss = f"{s.metrics['loss']:.4f}" if "loss" in s.metrics else "-"
+        started = datetime.fromtimestamp(s.started_at).strftime("%m-%d %H:%M") if s.started_at else "-"
+        table.add_row(s.name, s.state, s.method, s.model, s.progress, loss, started)
+    console.print(table)
+    return EXIT_OK
+
+
+def cmd_stop(args: argparse.Namespace, console: Console) -> int:
+    try:
+        run = find_run(args.run, args.runs_dir)
+    except FileNotFoundError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        return EXIT_USAGE
+    status = run.status()
+    if status.is_final:
+        console.print(f"{run.name} is already {status.state}")
+        return EXIT_OK
+    run.send_command("stop")
+    console.print(f"asked {run.name} to stop; it saves a checkpoint and the adapter after the current step")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 160  # logs and pipes: don't squeeze tables to 80 columns
+    if args.command is None:
+        _parser().print_help()
+        return EXIT_OK
+    handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop}[args.command]
+    return handler(args, console)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

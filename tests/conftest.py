@@ -1,0 +1,55 @@
+"""Shared fixtures: the tiny model (built once per session) and run helpers."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.config import RunConfig, config_from_dict
+from engine.runs import FINAL_STATES, RunDir, RunStatus
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama + ChatML tokenizer folder, built offline once."""
+    from tests.fixtures.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+def tiny_config(model_dir: Path, runs_dir: Path, **sections: dict) -> RunConfig:
+    """A RunConfig for the tiny model; ``sections`` are merged over the defaults."""
+    data: dict = {
+        "model": {"name": str(model_dir), "max_seq_length": 256},
+        "dataset": {"source": "builtin:arithmetic-sft"},
+        "method": {"name": "sft"},
+        "training": {"max_steps": 5, "batch_size": 4, "learning_rate": 1e-3},
+        "output": {"runs_dir": str(runs_dir)},
+    }
+    for key, value in sections.items():
+        data.setdefault(key, {}).update(value)
+    return config_from_dict(data)
+
+
+def wait_for(run: RunDir, predicate, timeout: float = 120.0, what: str = "condition") -> RunStatus:
+    """Poll a run's status until ``predicate(status)`` holds; fail with the worker log if not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = run.status()
+        if predicate(status):
+            return status
+        if status.state in FINAL_STATES:
+            break
+        time.sleep(0.1)
+    log = run.log_path.read_text(errors="replace")[-3000:] if run.log_path.exists() else ""
+    raise AssertionError(f"run never reached {what}; last state {run.status().state}\n{log}")
+
+
+def wait_final(run: RunDir, timeout: float = 180.0) -> RunStatus:
+    return wait_for(run, lambda s: s.state in FINAL_STATES, timeout, "a final state")

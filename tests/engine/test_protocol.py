@@ -1,0 +1,55 @@
+"""The event protocol: append, tail from an offset, tolerate a torn last line."""
+
+from __future__ import annotations
+
+import json
+
+from engine.protocol import SCHEMA_VERSION, EventTail, EventWriter, canonical_metrics, read_events
+
+
+def test_events_carry_version_time_and_type(tmp_path):
+    writer = EventWriter(tmp_path / "events.jsonl")
+    writer.emit("metrics", step=1, values={"loss": 2.0})
+    event = read_events(tmp_path / "events.jsonl")[0]
+    assert event["v"] == SCHEMA_VERSION and event["type"] == "metrics" and event["t"] > 0
+
+
+def test_each_event_is_readable_as_soon_as_it_is_emitted(tmp_path):
+    writer = EventWriter(tmp_path / "events.jsonl")
+    tail = EventTail(tmp_path / "events.jsonl")
+    writer.emit("status", state="loading")
+    assert [e["state"] for e in tail.read_new()] == ["loading"]
+    writer.emit("status", state="training")
+    writer.emit("status", state="done")
+    assert [e["state"] for e in tail.read_new()] == ["training", "done"]
+    assert tail.read_new() == []
+
+
+def test_a_torn_last_line_waits_until_it_is_complete(tmp_path):
+    path = tmp_path / "events.jsonl"
+    line = json.dumps({"v": 1, "t": 1.0, "type": "log", "message": "hello"})
+    path.write_text(line[:10])
+    tail = EventTail(path)
+    assert tail.read_new() == []
+    with open(path, "a") as handle:
+        handle.write(line[10:] + "\n")
+    assert tail.read_new()[0]["message"] == "hello"
+
+
+def test_a_torn_line_followed_by_more_events_is_skipped_not_fatal(tmp_path):
+    path = tmp_path / "events.jsonl"
+    good = json.dumps({"v": 1, "t": 1.0, "type": "log", "message": "after"})
+    path.write_text('{"v": 1, "t": 1.0, "ty\n' + good + "\n")
+    tail = EventTail(path)
+    assert [e["message"] for e in tail.read_new()] == ["after"]
+    assert tail.skipped == 1
+
+
+def test_missing_file_reads_as_no_events(tmp_path):
+    assert read_events(tmp_path / "nope.jsonl") == []
+
+
+def test_canonical_metric_names():
+    values = canonical_metrics({"learning_rate": 1e-4, "mean_token_accuracy": 0.5, "loss": 1.0, "note": "x",
+                                "flag": True})
+    assert values == {"lr": 1e-4, "token_accuracy": 0.5, "loss": 1.0}

@@ -1,0 +1,22 @@
+"""The UI side never imports the training stack (so it starts fast and survives runs)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("torch", "transformers", "trl", "peft", "unsloth", "datasets")
+UI_MODULES = ("rft_tui", "rft_tui.cli", "rft_tui.follow", "engine.config", "engine.protocol", "engine.runs",
+              "engine.run_summary", "engine.launch", "engine.methods", "engine.data")
+
+
+def test_ui_and_pure_engine_modules_load_no_torch():
+    code = (
+        "import sys\n"
+        f"for name in {UI_MODULES!r}: __import__(name)\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"imported: {result.stdout.strip()}"
+
