@@ -13,7 +13,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from engine.protocol import EventWriter, canonical_metrics
-from engine.runs import RunDir, RunStatus
+from engine.runs import CommandReader, RunDir, RunStatus
 
 # Only the end-of-training log carries these (transformers 5 logs train_runtime every step).
 _SUMMARY_KEYS = {"train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"}
@@ -24,13 +24,12 @@ _DROPPED = {"train_runtime", "train_tokens_per_second", "num_input_tokens_seen"}
 class EventBridge(TrainerCallback):
     """Bridges trainer callbacks to ``events.jsonl``, ``status.json`` and ``control``."""
 
-    def __init__(self, run: RunDir, events: EventWriter, status: RunStatus, step_offset: int = 0):
+    def __init__(self, run: RunDir, events: EventWriter, status: RunStatus, commands: CommandReader):
         self.run = run
         self.events = events
         self.status = status
-        self.commands = run.command_reader()
+        self.commands = commands  # one reader per worker, so no stage sees a command twice
         self.stop_requested = False
-        self.step_offset = step_offset
         self._last_tokens = 0
         self._last_time: float | None = None
 
@@ -39,7 +38,7 @@ class EventBridge(TrainerCallback):
         self._last_tokens = state.num_input_tokens_seen or 0
 
     def on_step_end(self, args, state, control, **kwargs):
-        self.status.step = state.global_step + self.step_offset
+        self.status.step = state.global_step
         self.run.write_status(self.status)
         for command in self.commands.poll():
             if command == "stop":
@@ -62,8 +61,9 @@ class EventBridge(TrainerCallback):
         if self._last_time is not None and now > self._last_time and tokens > self._last_tokens:
             values["tokens_per_s"] = (tokens - self._last_tokens) / (now - self._last_time)
         self._last_time, self._last_tokens = now, tokens
-        self.events.emit("metrics", step=state.global_step + self.step_offset, total=self.status.total, values=values)
+        stage = {"stage": self.status.stage} if self.status.stage else {}
+        self.events.emit("metrics", step=state.global_step, total=self.status.total, values=values, **stage)
 
     def on_save(self, args, state, control, **kwargs):
         step = state.global_step
-        self.events.emit("checkpoint", step=step + self.step_offset, path=f"checkpoints/checkpoint-{step}")
+        self.events.emit("checkpoint", step=step, path=f"checkpoints/checkpoint-{step}")

@@ -55,6 +55,11 @@ class ModelConfig(StrictModel):
         "auto", description="Compute dtype; 'auto' is bfloat16 on a GPU that supports it, float32 on CPU."
     )
     max_seq_length: int = Field(512, ge=16, le=131072, description="Longest sequence in tokens; longer rows are truncated.")
+    start_from: str | None = Field(
+        None,
+        description="Begin from an earlier result instead of the bare base model: a run directory or an "
+        "adapter folder, or the name of a preset (e.g. 'sft') to run first as stage 1 of this run.",
+    )
 
 
 class DatasetConfig(StrictModel):
@@ -65,13 +70,16 @@ class DatasetConfig(StrictModel):
         description="'builtin:NAME', a local .jsonl/.json/.csv/.parquet file, or a Hugging Face dataset id.",
     )
     split: str = Field("train", description="Split of a Hugging Face dataset.")
-    format: Literal["auto", "messages", "prompt_completion", "text"] = Field(
+    format: Literal["auto", "messages", "prompt_completion", "text", "preference", "unpaired", "prompt_only"] = Field(
         "auto", description="Row format; 'auto' detects it from the columns."
     )
     prompt_column: str | None = Field(None, description="Column holding the prompt (default 'prompt').")
     completion_column: str | None = Field(None, description="Column holding the answer (default 'completion').")
     messages_column: str | None = Field(None, description="Column holding a chat (default 'messages').")
     text_column: str | None = Field(None, description="Column holding raw text (default 'text').")
+    chosen_column: str | None = Field(None, description="Column holding the preferred answer (default 'chosen').")
+    rejected_column: str | None = Field(None, description="Column holding the worse answer (default 'rejected').")
+    label_column: str | None = Field(None, description="Column holding a good/bad label for KTO (default 'label').")
     system_prompt: str | None = Field(None, description="System message put before every prompt.")
     max_rows: int | None = Field(None, ge=1, description="Use only the first N rows.")
 
@@ -105,6 +113,21 @@ class TrainingConfig(StrictModel):
     save_steps: int = Field(0, ge=0, description="Save a checkpoint every N steps (0: only at the end or on stop).")
     save_total_limit: int | None = Field(3, ge=1, description="Keep at most this many checkpoints.")
     gradient_checkpointing: bool = Field(False, description="Trade compute for memory on long sequences.")
+    sample_every: int = Field(
+        10, ge=0, description="Every N steps, answer the probe prompts and log the answers (0: never). "
+        "GRPO and PPO log every rollout instead."
+    )
+    sample_prompts: int = Field(2, ge=1, le=32, description="How many of the dataset's prompts serve as probes.")
+    sample_max_new_tokens: int = Field(64, ge=1, le=4096, description="Longest probe answer, in tokens.")
+
+
+class RewardSpec(StrictModel):
+    """One reward function and its weight in the total reward."""
+
+    name: str = Field(description="A built-in reward ('format', 'correctness', 'length').")
+    weight: float = Field(1.0, description="Multiplier of this function's score in the total reward.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Arguments of the reward's factory, "
+                                   "e.g. {column = 'answer'} for correctness.")
 
 
 class OutputConfig(StrictModel):
@@ -146,6 +169,8 @@ class RunConfig(StrictModel):
     )
     lora: LoraConfig = Field(default_factory=LoraConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    rewards: list[RewardSpec] = Field(default_factory=list, description="Reward functions for GRPO and PPO, "
+                                      "and the scores shown beside sampled answers.")
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     @property

@@ -22,18 +22,25 @@ def load_tokenizer(path: Path) -> Any:
     return tokenizer
 
 
-def load_model(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int) -> tuple[Any, Any]:
-    """Return ``(peft_model, tokenizer)`` ready for a trainer."""
-    if backend.name == "unsloth":
+def load_model(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int,
+               kind: str = "causal_lm", start_adapter: Path | None = None) -> tuple[Any, Any]:
+    """Return ``(peft_model, tokenizer)`` ready for a trainer.
+
+    ``kind`` is 'causal_lm' or 'sequence_classification' (a reward model: one
+    score output, trained in full beside the adapter). ``start_adapter``
+    continues training an earlier run's adapter instead of a fresh one.
+    """
+    if backend.name == "unsloth" and kind == "causal_lm" and start_adapter is None:
         return _load_unsloth(path, backend, model_cfg, lora, seed)
-    return _load_transformers(path, backend, lora)
+    return _load_transformers(path, backend, lora, kind, start_adapter)
 
 
-def _load_transformers(path: Path, backend: Backend, lora: LoraConfig) -> tuple[Any, Any]:
+def _load_transformers(path: Path, backend: Backend, lora: LoraConfig, kind: str = "causal_lm",
+                       start_adapter: Path | None = None) -> tuple[Any, Any]:
     import torch
     from peft import LoraConfig as PeftLoraConfig
-    from peft import get_peft_model, prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM
+    from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     kwargs: dict[str, Any] = {"dtype": getattr(torch, backend.dtype)}
     if backend.load_in_4bit:
@@ -46,16 +53,24 @@ def _load_transformers(path: Path, backend: Backend, lora: LoraConfig) -> tuple[
             bnb_4bit_use_double_quant=True,
         )
         kwargs["device_map"] = {"": 0}
+    tokenizer = load_tokenizer(start_adapter or path)
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        if kind == "sequence_classification":
+            model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, **kwargs)
+            model.config.pad_token_id = tokenizer.pad_token_id
+        else:
+            model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as error:
         raise ModelError(f"Could not load the model in {path}: {error}") from None
     if backend.load_in_4bit:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     elif backend.device != "cpu":
         model.to(backend.device)
+    if start_adapter is not None:
+        return PeftModel.from_pretrained(model, start_adapter, is_trainable=True), tokenizer
     config = PeftLoraConfig(
-        task_type="CAUSAL_LM",
+        # SEQ_CLS makes PEFT train the new score head in full beside the adapter.
+        task_type="SEQ_CLS" if kind == "sequence_classification" else "CAUSAL_LM",
         r=lora.r,
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
@@ -65,7 +80,7 @@ def _load_transformers(path: Path, backend: Backend, lora: LoraConfig) -> tuple[
         peft_model = get_peft_model(model, config)
     except ValueError as error:
         raise ModelError(f"LoRA cannot be applied to this model ({error}); set lora.target_modules to its linear layers.") from None
-    return peft_model, load_tokenizer(path)
+    return peft_model, tokenizer
 
 
 def _load_unsloth(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int) -> tuple[Any, Any]:

@@ -71,6 +71,9 @@ class RunStatus:
     finished_at: float | None = None
     message: str | None = None
     error: str | None = None
+    stage: str | None = None
+    stage_index: int | None = None
+    stage_count: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunStatus":

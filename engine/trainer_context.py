@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from engine.config import RunConfig
 from engine.models import Backend
@@ -22,6 +22,39 @@ class TrainerContext:
     dataset_format: str
     output_dir: Path
     callbacks: list[Any] = field(default_factory=list)
+    reward_funcs: list[Callable[..., list[float | None]]] = field(default_factory=list)
+    reward_weights: list[float] = field(default_factory=list)
+    events: Any = None  # EventWriter; None in tests that build a trainer alone
+
+    def score(self, rows: list[dict[str, Any]], completions: list[str]) -> dict[str, Any]:
+        """Every reward function's scores and their weighted total, per completion.
+
+        Dataset columns other than the prompt reach the functions as keyword
+        arguments (TRL's convention); a None score counts as 0 in the total.
+        """
+        prompts = [row.get("prompt") for row in rows]
+        columns = {key: [row.get(key) for row in rows] for key in rows[0] if key != "prompt"} if rows else {}
+        by_function: dict[str, list[float | None]] = {}
+        total = [0.0] * len(completions) if self.reward_funcs else []
+        for fn, weight in zip(self.reward_funcs, self.reward_weights):
+            values = list(fn(prompts=prompts, completions=completions, **columns))
+            if len(values) != len(completions):
+                raise ValueError(f"reward function {fn.__name__!r} returned {len(values)} scores for "
+                                 f"{len(completions)} completions")
+            by_function[fn.__name__] = values
+            total = [t + weight * (v or 0.0) for t, v in zip(total, values)]
+        return {"total": total, "by_function": by_function}
+
+    def emit_samples(self, step: int, rows: list[dict[str, Any]], completions: list[str], scores: dict[str, Any],
+                     advantages: list[float] | None = None) -> None:
+        """Log one ``sample`` event per completion."""
+        if self.events is None:
+            return
+        for i, completion in enumerate(completions):
+            rewards = {name: values[i] for name, values in scores.get("by_function", {}).items()}
+            extra = {"advantage": advantages[i]} if advantages is not None else {}
+            self.events.emit("sample", step=step, prompt=prompt_text(rows[i].get("prompt")), completion=completion,
+                             rewards=rewards, reward=scores["total"][i] if scores.get("total") else None, **extra)
 
     def training_arguments(self) -> dict[str, Any]:
         """Arguments shared by every TRL config, from the run's ``training`` section."""
@@ -56,3 +89,11 @@ class TrainerContext:
             "include_num_input_tokens_seen": "non_padding",
             "dataloader_num_workers": 0,
         }
+
+
+def prompt_text(prompt: Any) -> str:
+    """The user's words of a prompt: the last user turn of a chat, or the string itself."""
+    if isinstance(prompt, list):
+        users = [turn["content"] for turn in prompt if turn.get("role") == "user"]
+        return users[-1] if users else (prompt[-1]["content"] if prompt else "")
+    return str(prompt)

@@ -22,7 +22,8 @@ from typing import Any
 
 from engine.config import ConfigError
 from engine.protocol import EventWriter
-from engine.runs import RunDir, RunStatus
+from engine.runs import RunDir
+from engine.stage_runner import StageRunner
 
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
 
@@ -34,6 +35,7 @@ class Worker:
         self.run = run
         self.events = EventWriter(run.events_path)
         self.status = run.read_status_file()
+        self.commands = run.command_reader()
 
     def set_state(self, state: str, message: str | None = None) -> None:
         self.status.state = state
@@ -64,64 +66,25 @@ class Worker:
     def _train(self) -> str:
         self.set_state("loading", "reading the config")
         config = self.run.load_config()
-        from engine.methods import get_method
-        from engine.models import choose_backend, prepare_default_model, resolve_model
+        from engine.models import choose_backend
+        from engine.stages import plan_stages
 
-        spec = get_method(config.method_name)
-        self.status.total = config.training.max_steps
+        stages = plan_stages(config, self.run)
         # Unsloth must be imported before trl/transformers/peft: choose first.
         backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype)
-
-        from engine import data
-
-        self.set_state("loading", f"checking dataset {config.dataset.source}")
-        prepared = data.prepare(config.dataset, spec.formats)
-        self.set_state("loading", f"loading model {config.model.name}")
-        source = resolve_model(config.model.name, config.model.revision)
-        path = source.path or prepare_default_model(progress=self.log)
-
-        from engine.lora import count_parameters, load_model, load_tokenizer
-
-        tokenizer = load_tokenizer(path)
-        if not tokenizer.chat_template:
-            if prepared.format == "messages":
-                raise data.DatasetError(
-                    f"The model {source.title} has no chat template, so a chat ('messages') dataset cannot be "
-                    "rendered; use an instruct model or a prompt/completion or text dataset."
-                )
-            prepared = data.prepare(config.dataset, spec.formats, chat=False)
-        truncated = data.count_truncated(prepared.rows, tokenizer, config.model.max_seq_length)
-        self.events.emit("dataset", source=prepared.source, format=prepared.format, rows=len(prepared.rows),
-                         columns=prepared.columns, truncated=truncated)
-        if truncated:
-            self.log(f"{truncated} of {len(prepared.rows)} rows are longer than model.max_seq_length = "
-                     f"{config.model.max_seq_length} tokens and will be truncated", level="warning")
-
-        model, tokenizer = load_model(path, backend, config.model, config.lora, config.training.seed)
-        total_params, trainable = count_parameters(model)
-        self.events.emit("model", name=config.model.name, title=source.title, path=str(path), parameters=total_params,
-                         trainable=trainable, backend=backend.name, device=backend.device, dtype=backend.dtype,
-                         load_in_4bit=backend.load_in_4bit)
-        self.log(f"model {source.title} on {backend.describe()}; {trainable:,} of {total_params:,} parameters train")
-
-        from datasets import Dataset
-
-        from engine.bridge import EventBridge
-        from engine.trainer_context import TrainerContext
-
-        bridge = EventBridge(self.run, self.events, self.status)
-        ctx = TrainerContext(config=config, backend=backend, model=model, tokenizer=tokenizer,
-                             train_dataset=Dataset.from_list(prepared.rows), dataset_format=prepared.format,
-                             output_dir=self.run.checkpoints_dir, callbacks=[bridge])
-        trainer = spec.builder()(ctx)
-        if "stop" in bridge.commands.poll():
-            return "stopped"  # stopped before the first step: nothing trained, nothing to save
-        self.set_state("training")
-        trainer.train()
-        self.set_state("saving", "saving the adapter")
-        save_adapter(trainer.model, tokenizer, self.run.adapter_dir)
-        self.log(f"adapter saved to {self.run.adapter_dir}")
-        return "stopped" if bridge.stop_requested else "done"
+        for stage in stages:
+            if len(stages) > 1:
+                self.status.stage, self.status.stage_index, self.status.stage_count = stage.name, stage.index, len(stages)
+                self.status.step = 0
+                self.events.emit("stage", index=stage.index, total=len(stages), name=stage.name,
+                                 max_steps=stage.config.training.max_steps)
+            outcome = StageRunner(self, stage, backend).run()
+            if outcome == "stopped" and stage.index < len(stages):
+                # The user stopped an early stage: its adapter is the run's result.
+                shutil.copytree(stage.adapter_dir, self.run.adapter_dir, dirs_exist_ok=True)
+            if outcome == "stopped":
+                return "stopped"
+        return "done"
 
 
 def save_adapter(model: Any, tokenizer: Any, target: Path) -> None:

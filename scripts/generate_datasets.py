@@ -6,6 +6,16 @@ question, a short reasoning trace and the final number, written as
 ``<think>…</think><answer>…</answer>``, plus the bare ``answer`` so reward
 functions can check correctness.
 
+From the same problems, one set per kind of training data:
+
+- ``arithmetic-sft``: prompt and formatted completion (SFT);
+- ``arithmetic-preference``: prompt, chosen (the formatted, correct completion)
+  and rejected (alternately the same format with a wrong final number, and an
+  answer without the tags) for DPO, ORPO and reward models;
+- ``arithmetic-kto``: prompt, completion and label, one good or bad completion
+  per problem, half of each (KTO);
+- ``arithmetic-prompts``: prompt and reference answer (GRPO, PPO).
+
     python scripts/generate_datasets.py          # rewrite the files
     python scripts/generate_datasets.py --check  # exit 1 if they are stale
 """
@@ -159,8 +169,60 @@ def arithmetic_sft_rows() -> list[dict]:
     ]
 
 
+def wrong_formatted(reasoning: str, answer: int, r: random.Random) -> str:
+    """The format, with the last step (and so the answer) off by a small nonzero amount."""
+    ending = f"= {answer}."
+    if not reasoning.endswith(ending):
+        raise ValueError(f"reasoning does not end with the answer: {reasoning!r}")
+    wrong = answer + r.choice([-3, -2, -1, 1, 2, 3])
+    if wrong < 0:
+        wrong = answer + r.randint(1, 3)
+    return formatted(reasoning[: -len(ending)] + f"= {wrong}.", wrong)
+
+
+def unformatted(reasoning: str, answer: int, r: random.Random) -> str:
+    """A right number without the <think>/<answer> tags."""
+    return r.choice([f"The answer is {answer}.", str(answer), f"{reasoning} The answer is {answer}."])
+
+
+def bad_completion(index: int, reasoning: str, answer: int, r: random.Random) -> str:
+    """Alternately a wrong number in the right format and a right number without the format."""
+    return wrong_formatted(reasoning, answer, r) if index % 2 == 0 else unformatted(reasoning, answer, r)
+
+
+def arithmetic_preference_rows() -> list[dict]:
+    r = random.Random(SEED + 1)
+    return [
+        {"prompt": q, "chosen": formatted(reasoning, a), "rejected": bad_completion(i, reasoning, a, r),
+         "answer": str(a)}
+        for i, (q, reasoning, a) in enumerate(arithmetic_problems())
+    ]
+
+
+def arithmetic_kto_rows() -> list[dict]:
+    r = random.Random(SEED + 2)
+    problems = arithmetic_problems()
+    labels = [i % 2 == 0 for i in range(len(problems))]
+    r.shuffle(labels)
+    rows, bad = [], 0
+    for (q, reasoning, a), good in zip(problems, labels):
+        if good:
+            completion = formatted(reasoning, a)
+        else:
+            completion, bad = bad_completion(bad, reasoning, a, r), bad + 1
+        rows.append({"prompt": q, "completion": completion, "label": good, "answer": str(a)})
+    return rows
+
+
+def arithmetic_prompt_rows() -> list[dict]:
+    return [{"prompt": q, "answer": str(a)} for q, _, a in arithmetic_problems()]
+
+
 DATASETS: dict[str, Callable[[], list[dict]]] = {
     "arithmetic-sft": arithmetic_sft_rows,
+    "arithmetic-preference": arithmetic_preference_rows,
+    "arithmetic-kto": arithmetic_kto_rows,
+    "arithmetic-prompts": arithmetic_prompt_rows,
 }
 
 

@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from engine.methods import sft
+from engine.methods import dpo, grpo, kto, orpo, ppo, rm, rm_ppo, sft
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class MethodSpec:
     formats: tuple[str, ...]
     params: type
     module: str
+    model_kind: str = "causal_lm"  # 'sequence_classification' for a reward model
+    uses_rewards: bool = False  # scores come from reward functions / a reward model
 
     def builder(self) -> Callable[..., Any]:
         """Import the method's module and return its trainer builder."""
@@ -34,14 +36,22 @@ class MethodSpec:
 METHODS: dict[str, MethodSpec] = {
     spec.name: spec
     for spec in (
-        MethodSpec(
-            name="sft",
-            title="SFT",
-            summary="Supervised fine-tuning: learn from demonstrations (prompt → answer).",
-            formats=sft.FORMATS,
-            params=sft.Params,
-            module="engine.methods.sft",
-        ),
+        MethodSpec("sft", "SFT", "Learn from demonstrations (prompt → answer).", sft.FORMATS, sft.Params,
+                   "engine.methods.sft"),
+        MethodSpec("rm_ppo", "RM+PPO", "Train a reward model on preferences, then RLHF with PPO against it.",
+                   rm_ppo.FORMATS, rm_ppo.Params, "engine.methods.rm_ppo", uses_rewards=True),
+        MethodSpec("dpo", "DPO", "Prefer the chosen answer over the rejected one; no reward model.", dpo.FORMATS,
+                   dpo.Params, "engine.methods.dpo"),
+        MethodSpec("grpo", "GRPO", "Sample a group per prompt, score with reward functions, favour the best.",
+                   grpo.FORMATS, grpo.Params, "engine.methods.grpo", uses_rewards=True),
+        MethodSpec("kto", "KTO", "Learn from unpaired thumbs-up / thumbs-down answers.", kto.FORMATS, kto.Params,
+                   "engine.methods.kto"),
+        MethodSpec("orpo", "ORPO", "SFT and a preference term in one step, no reference model.", orpo.FORMATS,
+                   orpo.Params, "engine.methods.orpo"),
+        MethodSpec("rm", "RM", "A reward model: a score head that ranks chosen above rejected.", rm.FORMATS,
+                   rm.Params, "engine.methods.rm", model_kind=rm.MODEL_KIND),
+        MethodSpec("ppo", "PPO", "RLHF: policy + value head, KL to the reference, against rewards.", ppo.FORMATS,
+                   ppo.Params, "engine.methods.ppo", uses_rewards=True),
     )
 }
 

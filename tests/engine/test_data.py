@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from engine.config import DatasetConfig
-from engine.data import DatasetError, prepare
+from engine.data import FORMAT_COLUMNS, DatasetError, count_truncated, detect_format, prepare, probe_prompts
 
 SFT = ("messages", "prompt_completion", "text")
 ROOT = Path(__file__).resolve().parents[2]
+USER = {"role": "user", "content": "2+2?"}
 
 
 def _jsonl(tmp_path, rows, name="data.jsonl") -> str:
@@ -127,3 +128,233 @@ def test_builtin_answers_follow_from_their_reasoning():
                 float(a), float(b))
             assert float(result) == pytest.approx(exact), row
         assert float(steps[-1][3]) == float(row["answer"])
+
+
+# --- preference, unpaired (KTO) and prompt-only (GRPO/PPO) formats -----------------------------------------------
+
+
+def _builtin(name: str) -> list[dict]:
+    return [json.loads(line) for line in (ROOT / f"assets/datasets/{name}.jsonl").read_text().splitlines()]
+
+
+def test_every_format_lists_its_columns():
+    assert FORMAT_COLUMNS["preference"] == ("prompt", "chosen", "rejected")
+    assert FORMAT_COLUMNS["unpaired"] == ("prompt", "completion", "label")
+    assert FORMAT_COLUMNS["prompt_only"] == ("prompt",)
+
+
+def test_preference_strings_become_turns_or_stay_text(tmp_path):
+    source = _jsonl(tmp_path, [{"prompt": "2+2?", "chosen": "4", "rejected": "5", "id": 7}])
+    prepared = prepare(DatasetConfig(source=source, system_prompt="Be exact."), ("preference",))
+    assert prepared.format == "preference"
+    assert prepared.rows == [{"prompt": [{"role": "system", "content": "Be exact."}, USER],
+                              "chosen": [{"role": "assistant", "content": "4"}],
+                              "rejected": [{"role": "assistant", "content": "5"}]}]
+    plain = prepare(DatasetConfig(source=source, system_prompt="Be exact."), ("preference",), chat=False)
+    assert plain.rows == [{"prompt": "Be exact.\n\n2+2?", "chosen": "4", "rejected": "5"}]
+    kept = prepare(DatasetConfig(source=source), ("preference",), chat=False, keep_extra=True)
+    assert kept.rows == [{"prompt": "2+2?", "chosen": "4", "rejected": "5", "id": 7}]
+
+
+def test_preference_with_chat_turns_and_mapped_columns(tmp_path):
+    rows = [{"q": [USER], "good": [{"role": "assistant", "content": "4"}], "bad": [{"from": "gpt", "value": "5"}]}]
+    cfg = DatasetConfig(source=_jsonl(tmp_path, rows), prompt_column="q", chosen_column="good", rejected_column="bad")
+    prepared = prepare(cfg, ("preference",))
+    assert prepared.rows == [{"prompt": [USER], "chosen": [{"role": "assistant", "content": "4"}],
+                              "rejected": [{"role": "assistant", "content": "5"}]}]
+    assert prepare(cfg, ("preference",), chat=False).rows == [{"prompt": "2+2?", "chosen": "4", "rejected": "5"}]
+
+
+def test_implicit_prompt_is_the_shared_beginning(tmp_path):
+    system = {"role": "system", "content": "Add."}
+    first = [system, {"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}, USER]
+    rows = [{"chosen": first + [{"role": "assistant", "content": "4"}],
+             "rejected": first + [{"role": "assistant", "content": "5"}]}]
+    prepared = prepare(DatasetConfig(source=_jsonl(tmp_path, rows)), ("preference",))
+    assert prepared.format == "preference"
+    assert prepared.rows == [{"prompt": first, "chosen": [{"role": "assistant", "content": "4"}],
+                              "rejected": [{"role": "assistant", "content": "5"}]}]
+    # One question: the prompt flattens to text for a model without a chat template.
+    single = [{"chosen": [USER, {"role": "assistant", "content": "4"}],
+               "rejected": [USER, {"role": "assistant", "content": "5"}]}]
+    plain = prepare(DatasetConfig(source=_jsonl(tmp_path, single, "s.jsonl"), system_prompt="Be exact."),
+                    ("preference",), chat=False)
+    assert plain.rows == [{"prompt": "Be exact.\n\n2+2?", "chosen": "4", "rejected": "5"}]
+    # Text pairs split at a word boundary.
+    text = [{"chosen": "Human: 2+2? Assistant: It is 4.", "rejected": "Human: 2+2? Assistant: It is 5."}]
+    prepared = prepare(DatasetConfig(source=_jsonl(tmp_path, text, "t.jsonl")), ("preference",), chat=False)
+    assert prepared.rows == [{"prompt": "Human: 2+2? Assistant: It is ", "chosen": "4.", "rejected": "5."}]
+
+
+@pytest.mark.parametrize(
+    "row, words",
+    [
+        ({"prompt": "q", "chosen": "", "rejected": "b"}, "Row 1: column 'chosen' is empty"),
+        ({"prompt": "q", "chosen": "a", "rejected": 3}, "Row 1: column 'rejected' should be text, got int"),
+        ({"prompt": None, "chosen": "a", "rejected": "b"}, "Row 1: column 'prompt' is empty"),
+        ({"prompt": "q", "chosen": [USER], "rejected": "b"}, "Row 1: column 'chosen' should hold the assistant's"),
+        ({"chosen": [USER, {"role": "assistant", "content": "4"}],
+          "rejected": [USER, {"role": "assistant", "content": "4"}]},
+         "Row 1: column 'chosen' has no answer left"),
+        ({"chosen": [{"role": "user", "content": "a"}], "rejected": [{"role": "user", "content": "b"}]},
+         "do not start with the same user turn"),
+        ({"chosen": "4", "rejected": [USER]}, "should both be whole conversations"),
+        ({"chosen": "four", "rejected": "five"}, "share no beginning"),
+    ],
+)
+def test_bad_preference_rows_are_refused_with_where(tmp_path, row, words):
+    with pytest.raises(DatasetError, match=re.escape(words)):
+        prepare(DatasetConfig(source=_jsonl(tmp_path, [row])), ("preference",))
+
+
+def test_unpaired_labels_are_parsed(tmp_path):
+    labels = [True, False, 1, 0, "true", "FALSE", "good", " Bad "]
+    rows = [{"prompt": f"q{i}", "completion": f"a{i}", "label": label} for i, label in enumerate(labels)]
+    prepared = prepare(DatasetConfig(source=_jsonl(tmp_path, rows)), ("unpaired",))
+    assert prepared.format == "unpaired"
+    assert [row["label"] for row in prepared.rows] == [True, False] * 4
+    assert all(type(row["label"]) is bool for row in prepared.rows)
+    assert prepared.rows[0] == {"prompt": [{"role": "user", "content": "q0"}],
+                                "completion": [{"role": "assistant", "content": "a0"}], "label": True}
+    plain = prepare(DatasetConfig(source=_jsonl(tmp_path, rows), system_prompt="S"), ("unpaired",), chat=False)
+    assert plain.rows[1] == {"prompt": "S\n\nq1", "completion": "a1", "label": False}
+
+
+@pytest.mark.parametrize("label", [2, "maybe", None, 0.5])
+def test_bad_labels_are_refused_naming_row_and_value(tmp_path, label):
+    rows = [{"prompt": "q", "completion": "a", "label": True}, {"prompt": "q", "completion": "a", "label": label}]
+    with pytest.raises(DatasetError, match=re.escape(f"Row 2: column 'label' is {label!r}")):
+        prepare(DatasetConfig(source=_jsonl(tmp_path, rows)), ("unpaired",))
+
+
+def test_kto_needs_both_labels_and_says_how_many(tmp_path):
+    rows = [{"prompt": f"q{i}", "completion": "a", "good": "true"} for i in range(3)]
+    with pytest.raises(DatasetError) as info:
+        prepare(DatasetConfig(source=_jsonl(tmp_path, rows), label_column="good"), ("unpaired",))
+    message = str(info.value)
+    assert "KTO needs both desirable (label true) and undesirable (label false)" in message
+    assert "3 true and 0 false" in message
+
+
+def test_prompt_only_keeps_the_other_columns(tmp_path):
+    rows = [{"question": "2+2?", "answer": "4", "meta": {"level": 1}}]
+    cfg = DatasetConfig(source=_jsonl(tmp_path, rows), prompt_column="question", system_prompt="Be exact.")
+    prepared = prepare(cfg, ("prompt_only",))
+    assert prepared.format == "prompt_only"
+    assert prepared.rows == [{"prompt": [{"role": "system", "content": "Be exact."}, USER], "answer": "4",
+                              "meta": {"level": 1}}]
+    plain = prepare(cfg, ("prompt_only",), chat=False)
+    assert plain.rows == [{"prompt": "Be exact.\n\n2+2?", "answer": "4", "meta": {"level": 1}}]
+    chat = prepare(DatasetConfig(source=_jsonl(tmp_path, [{"prompt": [USER], "answer": "4"}], "c.jsonl")),
+                   ("prompt_only",))
+    assert chat.rows == [{"prompt": [USER], "answer": "4"}]
+
+
+def test_prompt_completion_keeps_extra_columns_only_when_asked():
+    cfg = DatasetConfig(source="builtin:arithmetic-sft", max_rows=1)
+    assert set(prepare(cfg, SFT).rows[0]) == {"prompt", "completion"}
+    row = prepare(cfg, SFT, keep_extra=True).rows[0]
+    assert set(row) == {"prompt", "completion", "answer"} and row["answer"] == "72"
+
+
+def test_the_error_names_the_method_and_what_it_needs():
+    with pytest.raises(DatasetError) as info:
+        prepare(DatasetConfig(source="builtin:arithmetic-sft"), ("preference",), method="dpo")
+    message = str(info.value)
+    assert "DPO needs preference" in message
+    assert "missing columns 'chosen', 'rejected'" in message
+    assert "['answer', 'completion', 'prompt']" in message
+    assert "dataset.chosen_column" in message
+    with pytest.raises(DatasetError) as info:
+        detect_format({"question", "reply"}, DatasetConfig(), ("unpaired", "preference"), method="kto")
+    message = str(info.value)
+    assert "KTO needs one of" in message and "'prompt', 'completion', 'label'" in message
+    assert "missing columns 'prompt', 'completion', 'label'" in message and "['question', 'reply']" in message
+    with pytest.raises(DatasetError, match="'text' does not suit GRPO"):
+        detect_format({"text"}, DatasetConfig(format="text"), ("prompt_only",), method="grpo")
+
+
+def test_builtin_sets_load_in_their_formats():
+    expected = {"arithmetic-preference": ("preference", {"prompt", "chosen", "rejected"}),
+                "arithmetic-kto": ("unpaired", {"prompt", "completion", "label"}),
+                "arithmetic-prompts": ("prompt_only", {"prompt", "answer"})}
+    for name, (fmt, keys) in expected.items():
+        prepared = prepare(DatasetConfig(source=f"builtin:{name}"), ("preference", "unpaired", "prompt_only"))
+        assert prepared.format == fmt and len(prepared.rows) == 400 and set(prepared.rows[0]) == keys, name
+
+
+def test_builtin_preference_pairs_are_separable():
+    sft = {row["prompt"]: row for row in _builtin("arithmetic-sft")}
+    rows = _builtin("arithmetic-preference")
+    assert len(rows) == 400 and [r["prompt"] for r in rows] == list(sft)
+    kinds = set()
+    for row in rows:
+        assert row["chosen"] == sft[row["prompt"]]["completion"] and row["answer"] == sft[row["prompt"]]["answer"]
+        assert re.fullmatch(rf"<think>.+</think><answer>{row['answer']}</answer>", row["chosen"])
+        wrong = re.fullmatch(r"<think>(.+)</think><answer>(-?\d+)</answer>", row["rejected"])
+        if wrong:  # the right format, with a wrong answer that its reasoning ends in too
+            assert wrong.group(2) != row["answer"] and wrong.group(1).endswith(f"= {wrong.group(2)}.")
+            assert 0 < abs(int(wrong.group(2)) - int(row["answer"])) <= 3
+            kinds.add("wrong")
+        else:  # no tags at all
+            assert "<answer>" not in row["rejected"] and "<think>" not in row["rejected"]
+            kinds.add("untagged")
+    assert kinds == {"wrong", "untagged"}
+
+
+def test_builtin_kto_labels_are_balanced_and_true():
+    rows = _builtin("arithmetic-kto")
+    sft = {row["prompt"]: row for row in _builtin("arithmetic-sft")}
+    assert len(rows) == 400
+    good = [row for row in rows if row["label"] is True]
+    assert all(row["label"] in (True, False) for row in rows)
+    assert 0.4 <= len(good) / len(rows) <= 0.6
+    for row in rows:
+        right = row["completion"] == sft[row["prompt"]]["completion"]
+        assert right == row["label"], row
+
+
+def test_builtin_prompts_answers_match_the_sft_set():
+    sft = {row["prompt"]: row["answer"] for row in _builtin("arithmetic-sft")}
+    rows = _builtin("arithmetic-prompts")
+    assert len(rows) == 400 and all(set(row) == {"prompt", "answer"} for row in rows)
+    assert {row["prompt"]: row["answer"] for row in rows} == sft
+
+
+class _CountingTokenizer:
+    """One token per character; a chat is rendered as 'role:content|' per turn."""
+
+    def __call__(self, text):
+        return {"input_ids": list(text)}
+
+    def apply_chat_template(self, turns, tokenize=True, return_dict=True, add_generation_prompt=False):
+        rendered = "".join(f"{t['role']}:{t['content']}|" for t in turns)
+        rendered += "assistant:" if add_generation_prompt else ""
+        return {"input_ids": list(rendered)}
+
+
+def test_count_truncated_handles_every_shape():
+    tok = _CountingTokenizer()
+    user = [{"role": "user", "content": "hi"}]  # "user:hi|" = 8 tokens, "assistant:ok|" = 13
+    short, long = [{"role": "assistant", "content": "ok"}], [{"role": "assistant", "content": "x" * 20}]
+    assert count_truncated([{"prompt": user, "chosen": short, "rejected": short}], tok, 21) == 0
+    assert count_truncated([{"prompt": user, "chosen": short, "rejected": long}], tok, 21) == 1
+    assert count_truncated([{"prompt": user, "chosen": long, "rejected": short}], tok, 21) == 1
+    assert count_truncated([{"prompt": "hi", "chosen": "ok", "rejected": "x" * 20}], tok, 10) == 1
+    assert count_truncated([{"prompt": user, "completion": long, "label": False}], tok, 20) == 1
+    # Prompt-only rows count their prompt alone (with the generation prompt), not extra columns.
+    assert count_truncated([{"prompt": user, "answer": "x" * 50}], tok, 18) == 0
+    assert count_truncated([{"prompt": user, "answer": "4"}], tok, 17) == 1
+    assert count_truncated([{"prompt": "hi", "completion": "x" * 50}], tok, 5, format="prompt_only") == 0
+    assert count_truncated([{"prompt": "hi", "completion": "x" * 50}], tok, 5) == 1
+
+
+def test_probe_prompts_are_the_first_distinct_ones():
+    user2 = {"role": "user", "content": "3+3?"}
+    rows = [{"prompt": [USER], "chosen": [], "rejected": []}, {"prompt": [USER], "answer": "4"},
+            {"messages": [user2, {"role": "assistant", "content": "6"}]}, {"prompt": "text prompt", "completion": "c"}]
+    assert probe_prompts(rows, 2) == [[USER], [user2]]
+    assert probe_prompts(rows, 10) == [[USER], [user2], "text prompt"]
+    assert probe_prompts([{"text": "one two three four"}], 3) == ["one two"]
+    prepared = prepare(DatasetConfig(source="builtin:arithmetic-prompts"), ("prompt_only",), chat=False)
+    assert len(probe_prompts(prepared.rows, 3)) == 3 and probe_prompts(prepared.rows, 1)[0].startswith("Natalia")

@@ -1,0 +1,61 @@
+"""GRPO: sample a group of answers per prompt, score them with reward functions
+(and/or a reward model), and push toward the answers that beat their group."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from engine.schema_base import StrictModel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.trainer_context import TrainerContext
+
+FORMATS = ("prompt_only",)
+
+
+class Params(StrictModel):
+    """Parameters of Group Relative Policy Optimization.
+
+    ``training.batch_size`` counts prompts per step; each step generates
+    ``batch_size × num_generations`` answers.
+    """
+
+    name: Literal["grpo"] = "grpo"
+    num_generations: int = Field(4, ge=2, le=256, description="Group size: answers sampled per prompt.")
+    max_completion_length: int = Field(64, ge=1, le=32768, description="Longest sampled answer, in tokens.")
+    temperature: float = Field(1.0, gt=0.0, le=5.0, description="Sampling temperature; groups need variety.")
+    beta: float = Field(0.0, ge=0.0, le=10.0, description="KL penalty against the reference (0: none, no KL "
+                        "computed).")
+    epsilon: float = Field(0.2, gt=0.0, lt=1.0, description="Clipping range of the policy ratio.")
+    loss_type: Literal["dapo", "grpo", "dr_grpo", "bnpo"] = Field("dapo", description="How token losses are "
+                                                                   "averaged.")
+    scale_rewards: Literal["group", "batch", "none"] = Field("group", description="Divide advantages by the "
+                                                              "group's (or batch's) reward std, or not.")
+    num_iterations: int = Field(1, ge=1, le=16, description="Optimisation passes over each batch of samples.")
+    reward_model: str | None = Field(None, description="An RM run directory (or a sequence-classification "
+                                     "model folder) whose score joins the reward functions.")
+
+
+def build_trainer(ctx: "TrainerContext") -> Any:
+    from trl import GRPOConfig, GRPOTrainer
+
+    params: Params = ctx.config.method  # type: ignore[assignment]
+    base = ctx.training_arguments()
+    base["per_device_train_batch_size"] = ctx.config.training.batch_size * params.num_generations
+    args = GRPOConfig(
+        **base,
+        num_generations=params.num_generations,
+        max_completion_length=params.max_completion_length,
+        temperature=params.temperature,
+        beta=params.beta,
+        epsilon=params.epsilon,
+        loss_type=params.loss_type,
+        scale_rewards=params.scale_rewards,
+        num_iterations=params.num_iterations,
+        reward_weights=ctx.reward_weights,
+        steps_per_generation=1,
+    )
+    return GRPOTrainer(model=ctx.model, reward_funcs=ctx.reward_funcs, args=args, train_dataset=ctx.train_dataset,
+                       processing_class=ctx.tokenizer, callbacks=ctx.callbacks)

@@ -1,0 +1,39 @@
+"""RM: a reward model, a scalar head that learns to rank chosen above rejected.
+
+The base model gets a one-output sequence-classification head; LoRA trains the
+body and the head is trained in full. The result (adapter + head) is what PPO
+and GRPO load as a reward model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from engine.schema_base import StrictModel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.trainer_context import TrainerContext
+
+FORMATS = ("preference",)
+MODEL_KIND = "sequence_classification"
+
+
+class Params(StrictModel):
+    """Parameters of reward-model training."""
+
+    name: Literal["rm"] = "rm"
+    center_rewards_coefficient: float | None = Field(
+        0.01, ge=0.0, description="Pulls the mean reward towards 0 so scores stay comparable across runs."
+    )
+
+
+def build_trainer(ctx: "TrainerContext") -> Any:
+    from trl import RewardConfig, RewardTrainer
+
+    params: Params = ctx.config.method  # type: ignore[assignment]
+    args = RewardConfig(**ctx.training_arguments(), max_length=ctx.config.model.max_seq_length,
+                        center_rewards_coefficient=params.center_rewards_coefficient)
+    return RewardTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset, processing_class=ctx.tokenizer,
+                         callbacks=ctx.callbacks)

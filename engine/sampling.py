@@ -1,0 +1,95 @@
+"""Sampled answers during training, as ``sample`` events.
+
+- ``ProbeSampler`` (SFT, DPO, KTO, ORPO): every ``training.sample_every`` steps,
+  answer a fixed set of the dataset's prompts greedily and log the answers with
+  the reward functions' scores, so a person sees the model change.
+- ``RecordingRewards`` (GRPO): wraps the reward functions TRL calls, and once
+  all of them have scored a batch, logs every rollout with each function's
+  score and its group-relative advantage.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any, Callable
+
+from transformers import TrainerCallback
+
+from engine.trainer_context import TrainerContext
+
+
+class ProbeSampler(TrainerCallback):
+    """Answers the probe prompts every N steps (and after the first step, as a baseline)."""
+
+    def __init__(self, ctx: TrainerContext, probes: list[dict[str, Any]], every: int, max_new_tokens: int):
+        self.ctx, self.probes, self.every, self.max_new_tokens = ctx, probes, every, max_new_tokens
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        step = state.global_step
+        if not self.probes or not self.every or model is None:
+            return
+        if step != 1 and step % self.every and step != state.max_steps and not control.should_training_stop:
+            return
+        import torch
+
+        from engine.rollout import generate_rollouts
+
+        was_training = model.training
+        model.eval()
+        try:
+            device = next(model.parameters()).device
+            batch = generate_rollouts(model, self.ctx.tokenizer, [p["prompt"] for p in self.probes],
+                                      self.max_new_tokens, 1.0, device, do_sample=False)
+        finally:
+            model.train(was_training)
+            torch.set_grad_enabled(True)
+        self.ctx.emit_samples(step, self.probes, batch.completions, self.ctx.score(self.probes, batch.completions))
+
+
+class RecordingRewards:
+    """Reward functions for TRL's GRPO that also log each scored rollout as a sample."""
+
+    def __init__(self, ctx: TrainerContext, num_generations: int, current_step: Callable[[], int]):
+        self.ctx = ctx
+        self.num_generations = num_generations
+        self.current_step = current_step
+        self._pending: dict[str, list[float | None]] = {}
+
+    def wrapped(self) -> list[Callable[..., list[float | None]]]:
+        """One wrapper per reward function, in the order TRL will call them."""
+        return [self._wrap(i, fn) for i, fn in enumerate(self.ctx.reward_funcs)]
+
+    def _wrap(self, index: int, fn: Callable[..., list[float | None]]) -> Callable[..., list[float | None]]:
+        def reward(prompts, completions, **kwargs):
+            values = list(fn(prompts=prompts, completions=completions, **kwargs))
+            self._pending[fn.__name__] = values
+            if index == len(self.ctx.reward_funcs) - 1:
+                self._emit(prompts, completions, kwargs)
+            return values
+
+        reward.__name__ = fn.__name__
+        return reward
+
+    def _emit(self, prompts: list[Any], completions: list[Any], columns: dict[str, Any]) -> None:
+        from engine.rewards import completion_text
+
+        by_function, self._pending = self._pending, {}
+        total = [0.0] * len(completions)
+        for (name, values), weight in zip(by_function.items(), self.ctx.reward_weights):
+            total = [t + weight * (v or 0.0) for t, v in zip(total, values)]
+        advantages = group_advantages(total, self.num_generations)
+        rows = [{"prompt": p} for p in prompts]
+        texts = [completion_text(c) for c in completions]
+        self.ctx.emit_samples(self.current_step(), rows, texts, {"total": total, "by_function": by_function},
+                              advantages)
+
+
+def group_advantages(scores: list[float], group: int) -> list[float]:
+    """Score minus its group's mean, over the group's std (0 where a group has no spread)."""
+    advantages = []
+    for start in range(0, len(scores), group):
+        chunk = scores[start:start + group]
+        mean = statistics.fmean(chunk)
+        std = statistics.pstdev(chunk) if len(chunk) > 1 else 0.0
+        advantages += [(s - mean) / std if std > 1e-8 else 0.0 for s in chunk]
+    return advantages

@@ -1,0 +1,158 @@
+"""One stage of a run, from dataset check to saved adapter (worker only).
+
+The order matters to the user: the dataset and the reward functions are
+checked before any model loads, so a wrong column or a misspelt reward costs
+seconds, not a model load.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine import data
+from engine.config import ConfigError, RunConfig
+from engine.methods import MethodSpec, get_method
+from engine.models import Backend
+from engine.stages import Stage, resolve_adapter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.worker import Worker
+
+
+class StageRunner:
+    """Trains one ``Stage`` for a ``Worker`` and saves its adapter."""
+
+    def __init__(self, worker: "Worker", stage: Stage, backend: Backend):
+        self.worker, self.stage, self.backend = worker, stage, backend
+        self.config: RunConfig = stage.config
+        self.spec: MethodSpec = get_method(self.config.method_name)
+
+    def run(self) -> str:
+        w, cfg, spec = self.worker, self.config, self.spec
+        w.status.total = cfg.training.max_steps
+        w.set_state("loading", f"checking dataset {cfg.dataset.source}")
+        prepared = data.prepare(cfg.dataset, spec.formats, method=spec.title)
+        reward_funcs, reward_weights = self._reward_functions()
+
+        from engine.models import prepare_default_model, resolve_model
+
+        w.set_state("loading", f"loading model {cfg.model.name}")
+        source = resolve_model(cfg.model.name, cfg.model.revision)
+        path = source.path or prepare_default_model(progress=w.log)
+        start_adapter = resolve_adapter(cfg.model.start_from) if cfg.model.start_from else None
+        if cfg.model.start_from and start_adapter is None:
+            raise ConfigError([("model.start_from", f"no adapter found in {cfg.model.start_from!r}")])
+
+        from engine.lora import count_parameters, load_model, load_tokenizer
+
+        tokenizer = load_tokenizer(start_adapter or path)
+        chat = bool(tokenizer.chat_template)
+        if not chat:
+            if prepared.format == "messages":
+                raise data.DatasetError(
+                    f"The model {source.title} has no chat template, so a chat ('messages') dataset cannot be "
+                    "rendered; use an instruct model or a prompt/completion or text dataset."
+                )
+            prepared = data.prepare(cfg.dataset, spec.formats, chat=False, method=spec.title)
+        truncated = data.count_truncated(prepared.rows, tokenizer, cfg.model.max_seq_length, format=prepared.format)
+        w.events.emit("dataset", source=prepared.source, format=prepared.format, rows=len(prepared.rows),
+                      columns=prepared.columns, truncated=truncated)
+        if truncated:
+            w.log(f"{truncated} of {len(prepared.rows)} rows are longer than model.max_seq_length = "
+                  f"{cfg.model.max_seq_length} tokens and will be truncated", level="warning")
+
+        model, tokenizer = load_model(path, self.backend, cfg.model, cfg.lora, cfg.training.seed,
+                                      kind=spec.model_kind, start_adapter=start_adapter)
+        total_params, trainable = count_parameters(model)
+        w.events.emit("model", name=cfg.model.name, title=source.title, path=str(path), parameters=total_params,
+                      trainable=trainable, backend=self.backend.name, device=self.backend.device,
+                      dtype=self.backend.dtype, load_in_4bit=self.backend.load_in_4bit,
+                      start_from=str(start_adapter) if start_adapter else None)
+        started = f"; continuing the adapter in {start_adapter}" if start_adapter else ""
+        w.log(f"model {source.title} on {self.backend.describe()}; {trainable:,} of {total_params:,} parameters "
+              f"train{started}")
+        reward_model = getattr(cfg.method, "reward_model", None)
+        if reward_model:
+            from engine.reward_model import load_reward_model
+
+            w.set_state("loading", f"loading reward model {reward_model}")
+            reward_funcs.append(load_reward_model(reward_model, self.backend.device))
+            reward_weights.append(1.0)
+        return self._train(model, tokenizer, prepared, chat, reward_funcs, reward_weights)
+
+    def _train(self, model: Any, tokenizer: Any, prepared: data.PreparedDataset, chat: bool,
+               reward_funcs: list, reward_weights: list[float]) -> str:
+        from datasets import Dataset
+
+        from engine.bridge import EventBridge
+        from engine.sampling import ProbeSampler, RecordingRewards
+        from engine.trainer_context import TrainerContext
+        from engine.worker import save_adapter
+
+        w, cfg, spec = self.worker, self.config, self.spec
+        if spec.uses_rewards and not reward_funcs:
+            raise ConfigError([("rewards", f"{spec.title} needs at least one reward function ([[rewards]] with a "
+                                "name such as 'format' or 'correctness') or method.reward_model")])
+        bridge = EventBridge(w.run, w.events, w.status, w.commands)
+        ctx = TrainerContext(config=cfg, backend=self.backend, model=model, tokenizer=tokenizer,
+                             train_dataset=Dataset.from_list(prepared.rows), dataset_format=prepared.format,
+                             output_dir=self.stage.checkpoints_dir, callbacks=[bridge], reward_funcs=reward_funcs,
+                             reward_weights=reward_weights, events=w.events)
+        if spec.model_kind == "causal_lm" and not spec.uses_rewards and cfg.training.sample_every:
+            probes = self._probe_rows(prepared, chat)
+            ctx.callbacks.append(ProbeSampler(ctx, probes, cfg.training.sample_every,
+                                              cfg.training.sample_max_new_tokens))
+        if spec.name == "grpo":
+            recorder = RecordingRewards(ctx, cfg.method.num_generations, lambda: bridge.status.step + 1)
+            ctx.reward_funcs = recorder.wrapped()
+        trainer = spec.builder()(ctx)
+        if "stop" in w.commands.poll():
+            w.log("stopped before the first step; nothing was trained")
+            return "stopped"
+        w.set_state("training", f"stage {self.stage.index}: {spec.title}" if w.status.stage_count else None)
+        trainer.train()
+        w.set_state("saving", "saving the adapter")
+        save_adapter(trainer.model, tokenizer, self.stage.adapter_dir)
+        if hasattr(trainer, "save_extra"):
+            trainer.save_extra(self.stage.adapter_dir)
+        w.log(f"adapter saved to {self.stage.adapter_dir}")
+        return "stopped" if bridge.stop_requested else "done"
+
+    def _reward_functions(self) -> tuple[list, list[float]]:
+        """The configured reward functions, built now so a bad name fails before the model loads."""
+        from engine.rewards import make_reward
+
+        funcs, weights = [], []
+        for i, spec in enumerate(self.config.rewards):
+            try:
+                funcs.append(make_reward(spec.name, **spec.params))
+            except ValueError as error:
+                raise ConfigError([(f"rewards.{i}", str(error))]) from None
+            weights.append(spec.weight)
+        return funcs, weights
+
+    def _probe_rows(self, prepared: data.PreparedDataset, chat: bool) -> list[dict[str, Any]]:
+        """The first distinct prompts, with their other columns when reward functions need them."""
+        n = self.config.training.sample_prompts
+        if prepared.format == "text":
+            return []
+        rows = prepared.rows
+        if self.config.rewards:
+            rows = data.prepare(self.config.dataset, self.spec.formats, chat=chat, method=self.spec.title,
+                                keep_extra=True).rows
+        probes, seen = [], set()
+        for row in rows:
+            prompt = row.get("prompt")
+            if prompt is None and "messages" in row:
+                turns = row["messages"]
+                prompt = turns[:-1] if turns[-1]["role"] == "assistant" else turns
+            key = repr(prompt)
+            if prompt is None or key in seen:
+                continue
+            seen.add(key)
+            extras = {k: v for k, v in row.items() if k not in {"prompt", "completion", "chosen", "rejected",
+                                                                  "label", "messages"}}
+            probes.append({"prompt": prompt, **extras})
+            if len(probes) == n:
+                break
+        return probes
