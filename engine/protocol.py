@@ -17,9 +17,14 @@ Event types and their fields:
 ``model``      ``name``, ``path``, ``backend`` ('unsloth' | 'transformers+peft'),
                ``device``, ``dtype``, ``load_in_4bit``, ``parameters``, ``trainable``
 ``dataset``    ``source``, ``format``, ``rows``, ``truncated`` (rows longer than max length)
-``metrics``    ``step``, ``total``, ``values`` (canonical names: ``loss``, ``lr``,
-               ``grad_norm``, ``tokens_per_s``, ``epoch``, ``token_accuracy``, …)
-``sample``     ``step``, ``prompt``, ``completion``, ``rewards`` (name → score, optional)
+``metrics``    ``step``, ``total``, ``stage`` (multi-stage runs), ``values`` under canonical
+               names: ``loss``, ``lr``, ``grad_norm``, ``tokens_per_s``, ``epoch``,
+               ``token_accuracy``, ``reward``, ``reward_std``, ``rewards/<fn>``, ``kl``,
+               ``entropy``, ``margin``, ``accuracy``, ``value_loss``, ``policy_loss``,
+               ``clip_fraction``, ``completion_length``, …
+``sample``     ``step``, ``prompt``, ``completion``, ``rewards`` (function → score),
+               ``reward`` (weighted total, if any), ``advantage`` (GRPO, PPO)
+``stage``      ``index``, ``total``, ``name``, ``max_steps`` (runs of several stages)
 ``checkpoint`` ``step``, ``path`` (relative to the run directory)
 ``log``        ``level`` ('info' | 'warning'), ``message``
 ``error``      ``message`` (in words), ``traceback``
@@ -40,14 +45,35 @@ from typing import Any, Iterator
 
 SCHEMA_VERSION = 1
 
-EVENT_TYPES = ("status", "model", "dataset", "metrics", "sample", "checkpoint", "log", "error", "summary")
+EVENT_TYPES = ("status", "stage", "model", "dataset", "metrics", "sample", "checkpoint", "log", "error", "summary")
 
 # Metric names as trainers log them → the canonical names every screen uses.
 CANONICAL_METRICS = {
     "learning_rate": "lr",
     "mean_token_accuracy": "token_accuracy",
     "train_loss": "loss",
+    # DPO, ORPO, KTO: implicit rewards of chosen/rejected answers
+    "rewards/margins": "margin",
+    "rewards/accuracies": "accuracy",
+    "rewards/chosen": "reward_chosen",
+    "rewards/rejected": "reward_rejected",
+    # RM
+    "mean_reward": "reward",
+    # GRPO
+    "clip_ratio/region_mean": "clip_fraction",
+    "completions/mean_length": "completion_length",
+    "frac_reward_zero_std": "zero_std_fraction",
 }
+
+
+def canonical_name(key: str) -> str:
+    """The canonical name of one logged metric ('rewards/format/mean' → 'rewards/format')."""
+    if key in CANONICAL_METRICS:
+        return CANONICAL_METRICS[key]
+    if key.startswith("rewards/") and key.count("/") == 2:
+        _, fn, stat = key.split("/")
+        return f"rewards/{fn}" if stat == "mean" else f"rewards/{fn}_{stat}"
+    return key
 
 
 def canonical_metrics(logs: dict[str, Any]) -> dict[str, float]:
@@ -56,7 +82,7 @@ def canonical_metrics(logs: dict[str, Any]) -> dict[str, float]:
     for key, value in logs.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        values[CANONICAL_METRICS.get(key, key)] = float(value)
+        values[canonical_name(key)] = float(value)
     return values
 
 

@@ -53,3 +53,10 @@ def test_canonical_metric_names():
     values = canonical_metrics({"learning_rate": 1e-4, "mean_token_accuracy": 0.5, "loss": 1.0, "note": "x",
                                 "flag": True})
     assert values == {"lr": 1e-4, "token_accuracy": 0.5, "loss": 1.0}
+
+
+def test_trainer_specific_names_become_canonical():
+    values = canonical_metrics({"rewards/margins": 0.5, "rewards/accuracies": 1.0, "rewards/format/mean": 0.25,
+                                "rewards/format/std": 0.1, "clip_ratio/region_mean": 0.02, "mean_reward": 0.3})
+    assert values == {"margin": 0.5, "accuracy": 1.0, "rewards/format": 0.25, "rewards/format_std": 0.1,
+                      "clip_fraction": 0.02, "reward": 0.3}
