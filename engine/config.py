@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from engine.fsutil import atomic_write_text
 from engine.methods import METHODS
+from engine.rewards import BUILTIN_REWARDS
 from engine.schema_base import StrictModel
 
 DEFAULT_MODEL = "default"
@@ -129,6 +130,13 @@ class RewardSpec(StrictModel):
     params: dict[str, Any] = Field(default_factory=dict, description="Arguments of the reward's factory, "
                                    "e.g. {column = 'answer'} for correctness.")
 
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in BUILTIN_REWARDS:
+            raise ValueError(f"unknown reward {value!r}; built-in rewards: {', '.join(sorted(BUILTIN_REWARDS))}")
+        return value
+
 
 class OutputConfig(StrictModel):
     """Where the run directory goes."""
@@ -185,7 +193,10 @@ class RunConfig(StrictModel):
 def _problems(error: ValidationError) -> list[tuple[str, str]]:
     problems = []
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"])
+        loc = list(item["loc"])
+        if len(loc) > 1 and loc[0] == "method" and loc[1] in METHODS:
+            del loc[1]  # pydantic names the union member; the user wrote method.<key>
+        path = ".".join(str(part) for part in loc)
         reason = item["msg"]
         if item["type"] == "extra_forbidden":
             reason = "unknown key (check the spelling; see the preset reference in the README)"

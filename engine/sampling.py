@@ -3,6 +3,8 @@
 - ``ProbeSampler`` (SFT, DPO, KTO, ORPO): every ``training.sample_every`` steps,
   answer a fixed set of the dataset's prompts greedily and log the answers with
   the reward functions' scores, so a person sees the model change.
+- ``PairScorer`` (RM): a reward model cannot answer, so it shows its score of
+  the probe pairs' chosen and rejected answers instead.
 - ``RecordingRewards`` (GRPO): wraps the reward functions TRL calls, and once
   all of them have scored a batch, logs every rollout with each function's
   score and its group-relative advantage.
@@ -15,7 +17,7 @@ from typing import Any, Callable
 
 from transformers import TrainerCallback
 
-from engine.trainer_context import TrainerContext
+from engine.trainer_context import TrainerContext, prompt_text
 
 
 class ProbeSampler(TrainerCallback):
@@ -44,6 +46,46 @@ class ProbeSampler(TrainerCallback):
             model.train(was_training)
             torch.set_grad_enabled(True)
         self.ctx.emit_samples(step, self.probes, batch.completions, self.ctx.score(self.probes, batch.completions))
+
+
+class PairScorer(TrainerCallback):
+    """For a reward model: every N steps, its scores of the probe pairs' chosen and rejected answers."""
+
+    def __init__(self, ctx: TrainerContext, pairs: list[dict[str, Any]], every: int):
+        self.ctx, self.pairs, self.every = ctx, pairs, every
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        step = state.global_step
+        if not self.pairs or not self.every or model is None:
+            return
+        if step != 1 and step % self.every and step != state.max_steps and not control.should_training_stop:
+            return
+        import torch
+
+        from engine.rewards import completion_text
+        from engine.rollout import render_prompts
+
+        tokenizer = self.ctx.tokenizer
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                for pair in self.pairs:
+                    for side in ("chosen", "rejected"):
+                        answer = completion_text(pair[side])
+                        if isinstance(pair["prompt"], list):
+                            text = tokenizer.apply_chat_template(
+                                pair["prompt"] + [{"role": "assistant", "content": answer}], tokenize=False)
+                        else:
+                            text = render_prompts(tokenizer, [pair["prompt"]])[0] + answer
+                        encoded = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
+                        score = float(model(**encoded).logits[0, 0])
+                        if self.ctx.events is not None:
+                            self.ctx.events.emit("sample", step=step, prompt=prompt_text(pair["prompt"]),
+                                                 completion=answer, rewards={"reward_model": score}, reward=score,
+                                                 side=side)
+        finally:
+            model.train(was_training)
 
 
 class RecordingRewards:

@@ -85,7 +85,7 @@ class StageRunner:
         from datasets import Dataset
 
         from engine.bridge import EventBridge
-        from engine.sampling import ProbeSampler, RecordingRewards
+        from engine.sampling import PairScorer, ProbeSampler, RecordingRewards
         from engine.trainer_context import TrainerContext
         from engine.worker import save_adapter
 
@@ -102,6 +102,9 @@ class StageRunner:
             probes = self._probe_rows(prepared, chat)
             ctx.callbacks.append(ProbeSampler(ctx, probes, cfg.training.sample_every,
                                               cfg.training.sample_max_new_tokens))
+        if spec.model_kind == "sequence_classification" and cfg.training.sample_every:
+            pairs = [row for row in prepared.rows[: cfg.training.sample_prompts]]
+            ctx.callbacks.append(PairScorer(ctx, pairs, cfg.training.sample_every))
         if spec.name == "grpo":
             recorder = RecordingRewards(ctx, cfg.method.num_generations, lambda: bridge.status.step + 1)
             ctx.reward_funcs = recorder.wrapped()

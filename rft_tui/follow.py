@@ -43,6 +43,9 @@ class FollowState:
             self.state = event["state"]
             message = event.get("message")
             return f"[{self.state}] {message}" if message else f"[{self.state}]"
+        if kind == "stage":
+            self.step, self.total, self.first_step, self.metrics = 0, event.get("max_steps"), None, {}
+            return f"== stage {event['index']}/{event['total']}: {event['name']} ({event.get('max_steps')} steps)"
         if kind == "metrics":
             self.step, self.total = event["step"], event.get("total") or self.total
             self.metrics.update(event.get("values", {}))

@@ -113,3 +113,18 @@ def test_toml_round_trip_and_no_silent_overwrite(tmp_path):
     with pytest.raises(FileExistsError):
         save_config(RunConfig(), path)
     assert load_config(path).training.max_steps == 11
+
+
+def test_unknown_reward_name_is_refused_with_the_known_ones():
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"method": {"name": "grpo"}, "rewards": [{"name": "format"}, {"name": "corectness"}]})
+    assert info.value.problems[0][0] == "rewards.1.name"
+    assert "correctness" in str(info.value)
+
+
+def test_method_parameters_belong_to_their_method():
+    config = config_from_dict({"method": {"name": "ppo", "kl_coef": 0.1, "lam": 0.9}})
+    assert (config.method.kl_coef, config.method.lam) == (0.1, 0.9)
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"method": {"name": "dpo", "kl_coef": 0.1}})
+    assert info.value.problems[0][0] == "method.kl_coef"

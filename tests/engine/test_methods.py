@@ -63,8 +63,9 @@ def test_each_method_reports_finite_metrics_and_samples(tiny_model_dir, tmp_path
     for m in metrics:
         assert all(math.isfinite(v) for v in m["values"].values()), m
     samples = [e for e in events if e["type"] == "sample"]
-    if method == "rm":
-        assert not samples  # a reward model scores; it does not answer
+    if method == "rm":  # a reward model cannot answer: it shows its scores of the probe pairs
+        assert [s["side"] for s in samples[:2]] == ["chosen", "rejected"]
+        assert all(math.isfinite(s["rewards"]["reward_model"]) for s in samples)
         return
     assert samples and all(s["prompt"] and isinstance(s["completion"], str) for s in samples)
     if rewards:

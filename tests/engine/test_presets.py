@@ -1,0 +1,54 @@
+"""Every shipped preset runs two steps on the real default model.
+
+The presets that warm-start from the SFT preset continue one short SFT run
+made here instead, so the suite stays within minutes on a CPU.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from engine.config import PRESETS_DIR, load_config
+from engine.launch import start_run
+from engine.protocol import read_events
+from tests.conftest import wait_final
+
+pytestmark = pytest.mark.slow
+PRESETS = sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def _two_steps(name: str, runs_dir, start_from=None):
+    overrides = ["training.max_steps=2", f'output.runs_dir="{runs_dir}"']
+    config = load_config(name, overrides)
+    if config.model.start_from:
+        assert start_from is not None
+        config = config.model_copy(update={"model": config.model.model_copy(update={"start_from": str(start_from)})})
+    if config.method_name == "rm_ppo":
+        config = config.model_copy(update={"method": config.method.model_copy(update={"rm_steps": 2})})
+    run, _ = start_run(config)
+    status = wait_final(run, timeout=600)
+    events = read_events(run.events_path)
+    errors = [e["traceback"] for e in events if e["type"] == "error"]
+    assert status.state == "done", errors[0] if errors else run.log_path.read_text()[-3000:]
+    return run, events
+
+
+@pytest.fixture(scope="module")
+def sft_run(tmp_path_factory):
+    run, _ = _two_steps("sft", tmp_path_factory.mktemp("runs"))
+    return run
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_runs_two_steps_on_the_default_model(name, sft_run, tmp_path):
+    run, events = (sft_run, read_events(sft_run.events_path)) if name == "sft" else \
+        _two_steps(name, tmp_path, start_from=sft_run.path)
+    metrics = [e for e in events if e["type"] == "metrics"]
+    last_stage = metrics[-1].get("stage")
+    assert [m["step"] for m in metrics if m.get("stage") == last_stage] == [1, 2]
+    assert all(math.isfinite(v) for m in metrics for v in m["values"].values())
+    model = next(e for e in events if e["type"] == "model")
+    assert model["title"].startswith("SmolLM2-135M-Instruct")
+    assert (run.adapter_dir / "adapter_config.json").is_file()
