@@ -8,7 +8,6 @@ It turns a trainer's logs into ``metrics`` events under canonical names, keeps
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from transformers import TrainerCallback
 

@@ -107,3 +107,19 @@ def test_a_dataset_that_does_not_fit_the_method_fails_before_the_model_loads(tmp
     assert "DPO" in message and "'chosen'" in message and "'rejected'" in message
     assert "['answer', 'completion', 'prompt']" in message
     assert not _events(run, "model")
+
+
+def test_an_rm_run_serves_as_grpos_reward_model(tiny_model_dir, tmp_path):
+    rm_run, _ = start_run(tiny_config(tiny_model_dir, tmp_path / "runs", method={"name": "rm"},
+                                      dataset={"source": "builtin:arithmetic-preference"}, training={"max_steps": 2}))
+    assert wait_final(rm_run).state == "done"
+    config = tiny_config(tiny_model_dir, tmp_path / "runs", dataset={"source": "builtin:arithmetic-prompts"},
+                         method={"name": "grpo", "num_generations": 2, "max_completion_length": 8,
+                                 "reward_model": str(rm_run.path)},
+                         training={"max_steps": 2, "batch_size": 2})
+    run, _ = start_run(_with_rewards(config, [{"name": "format", "weight": 0.5}]))
+    assert wait_final(run).state == "done", run.log_path.read_text()[-3000:]
+    samples = _events(run, "sample")
+    assert samples and all(set(s["rewards"]) == {"format", "reward_model"} for s in samples)
+    first = samples[0]
+    assert first["reward"] == pytest.approx(0.5 * first["rewards"]["format"] + first["rewards"]["reward_model"])

@@ -1,0 +1,20 @@
+"""What a dataset check produces: the error a person reads, or the prepared rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be used, saying what is wrong, where, and how to fix it."""
+
+
+@dataclass
+class PreparedDataset:
+    """Rows normalised for a method, with what was detected on the way."""
+
+    rows: list[dict[str, Any]]
+    format: str
+    source: str
+    columns: list[str]
