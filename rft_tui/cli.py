@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list runs with state, method, step and last loss")
     runs.add_argument("--runs-dir", help="folder holding run directories (default: ./runs or $RFT_RUNS_DIR)")
 
+    app = sub.add_parser("app", help="open the dashboard (the default with no command)")
+    app.add_argument("run", nargs="?", help="open this run's dashboard directly")
+    app.add_argument("--runs-dir", help="folder holding run directories (default: ./runs or $RFT_RUNS_DIR)")
+
     stop = sub.add_parser("stop", help="ask a run to finish its step, save and stop")
     stop.add_argument("run", help="run name or path")
     stop.add_argument("--runs-dir", help="folder holding run directories")
@@ -115,15 +119,28 @@ def cmd_stop(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_app(args: argparse.Namespace, console: Console) -> int:
+    from rft_tui.app import RftApp
+
+    run = None
+    if getattr(args, "run", None):
+        try:
+            run = find_run(args.run, args.runs_dir)
+        except FileNotFoundError as error:
+            console.print(f"[red]{error}[/red]", highlight=False)
+            return EXIT_USAGE
+    RftApp(runs_dir=getattr(args, "runs_dir", None), open_run=run).run()
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(soft_wrap=True)
     if not console.is_terminal:
         console.width = 160  # logs and pipes: don't squeeze tables to 80 columns
     if args.command is None:
-        _parser().print_help()
-        return EXIT_OK
-    handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop}[args.command]
+        args.command, args.run, args.runs_dir = "app", None, None
+    handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop, "app": cmd_app}[args.command]
     return handler(args, console)
 
 

@@ -21,3 +21,19 @@ def test_ui_and_pure_engine_modules_load_no_torch():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"imported: {result.stdout.strip()}"
 
+
+
+def test_the_running_app_has_not_imported_torch(tmp_path):
+    code = (
+        "import asyncio, sys\n"
+        "from rft_tui.app import RftApp\n"
+        "async def main():\n"
+        f"    app = RftApp(runs_dir={str(tmp_path)!r})\n"
+        "    async with app.run_test(size=(120, 36)) as pilot:\n"
+        "        await pilot.press('r'); await pilot.pause(); await pilot.press('d'); await pilot.pause()\n"
+        "asyncio.run(main())\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"imported: {result.stdout.strip()}"

@@ -1,0 +1,56 @@
+"""The rft app: Setup, Runs and the train Dashboard as modes, so a running
+dashboard survives navigating away and back.
+
+The app never imports torch: it starts runs through ``engine.launch`` (a
+detached worker process) and watches them through their run directories.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from engine.config import RunConfig
+from engine.launch import start_run
+from engine.runs import RunDir, default_runs_dir
+from rft_tui.screens.dashboard import DashboardScreen
+from rft_tui.screens.runs import RunsScreen
+from rft_tui.screens.setup import SetupScreen
+
+
+class RftApp(App):
+    """Fine-tune a language model from the terminal."""
+
+    TITLE = "rft"
+    CSS_PATH = "app.tcss"
+    MODES = {"setup": SetupScreen, "runs": RunsScreen, "dashboard": DashboardScreen}
+    DEFAULT_MODE = "setup"
+    BINDINGS = [Binding("ctrl+q", "quit", "quit", show=False)]
+
+    def __init__(self, runs_dir: str | Path | None = None, open_run: RunDir | None = None):
+        super().__init__()
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+        self.current_run: RunDir | None = open_run
+        self.started: list = []  # worker processes started by this app (for tests; they outlive the app)
+
+    def on_mount(self) -> None:
+        if self.current_run is not None:
+            self.switch_mode("dashboard")
+
+    def open_run(self, run: RunDir) -> None:
+        """Show ``run`` on the dashboard (live if it is running, else replayed)."""
+        self.current_run = run
+        self.switch_mode("dashboard")
+        screen = self.screen
+        if isinstance(screen, DashboardScreen):
+            screen.attach(run)
+
+    def start_training(self, config: RunConfig) -> RunDir:
+        """Create a run directory, launch its worker, and open the dashboard on it."""
+        run, process = start_run(config, str(self.runs_dir))
+        self.started.append(process)
+        self.notify(f"started {run.name}")
+        self.open_run(run)
+        return run

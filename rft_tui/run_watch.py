@@ -1,0 +1,120 @@
+"""What the dashboard knows about one run, built from its events (no Textual, no torch).
+
+``RunWatch.poll()`` reads the events appended since the last call and folds
+them into series per metric, the latest samples, the stage and the status.
+The dashboard polls on a timer and redraws from here, so a replay of a
+finished run and a live run take the same path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.runs import RunDir, RunStatus
+
+MAX_SAMPLES = 500
+
+
+@dataclass
+class Series:
+    """One metric's points: (step, value), with the stage each belongs to."""
+
+    steps: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+    def add(self, step: int, value: float) -> None:
+        self.steps.append(step)
+        self.values.append(value)
+
+
+class RunWatch:
+    """Folds a run's events into what the dashboard draws."""
+
+    def __init__(self, run: RunDir):
+        self.run = run
+        self.tail = run.events()
+        self.series: dict[str, Series] = {}
+        self.samples: deque[dict[str, Any]] = deque(maxlen=MAX_SAMPLES)
+        self.stage: dict[str, Any] | None = None
+        self.model: dict[str, Any] | None = None
+        self.dataset: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+        self.logs: deque[str] = deque(maxlen=200)
+        self.step = 0
+        self.total: int | None = None
+        self.first_step: tuple[int, float] | None = None
+        self.last_event_t: float | None = None
+        self.status: RunStatus = run.status()
+        self.events_seen = 0
+
+    def poll(self) -> int:
+        """Read new events; returns how many arrived."""
+        events = self.tail.read_new()
+        for event in events:
+            self._apply(event)
+        self.events_seen += len(events)
+        self.status = self.run.status()
+        if self.total is None:
+            self.total = self.status.total
+        return len(events)
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        self.last_event_t = event.get("t")
+        if kind == "metrics":
+            step = event["step"]
+            self.step, self.total = step, event.get("total") or self.total
+            if self.first_step is None:
+                self.first_step = (step, event["t"])
+            for name, value in event.get("values", {}).items():
+                self.series.setdefault(name, Series()).add(step, value)
+        elif kind == "sample":
+            self.samples.append(event)
+        elif kind == "stage":
+            # A new stage restarts the step count; its curves start afresh too.
+            self.stage, self.series, self.step, self.first_step = event, {}, 0, None
+            self.total = event.get("max_steps")
+        elif kind == "model":
+            self.model = event
+        elif kind == "dataset":
+            self.dataset = event
+        elif kind == "error":
+            self.error = event
+        elif kind == "log":
+            self.logs.append(event["message"])
+
+    def latest(self, name: str) -> float | None:
+        series = self.series.get(name)
+        return series.values[-1] if series and series.values else None
+
+    def eta_s(self, now: float | None = None) -> float | None:
+        if not self.first_step or not self.total or self.step <= self.first_step[0] or self.status.is_final:
+            return None
+        now = now or time.time()
+        per_step = (now - self.first_step[1]) / (self.step - self.first_step[0])
+        return max(0.0, per_step * (self.total - self.step))
+
+    def elapsed_s(self, now: float | None = None) -> float | None:
+        start = self.status.started_at
+        if not start:
+            return None
+        end = self.status.finished_at if self.status.is_final and self.status.finished_at else (now or time.time())
+        return end - start
+
+    def stage_label(self) -> str:
+        if not self.stage:
+            return ""
+        return f"stage {self.stage['index']}/{self.stage['total']}: {self.stage['name'].upper()}"
+
+
+def clock(seconds: float | None) -> str:
+    """'mm:ss' (or 'h:mm:ss'), '--:--' when unknown."""
+    if seconds is None:
+        return "--:--"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"

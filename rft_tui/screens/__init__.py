@@ -1,0 +1,1 @@
+"""The top-level screens of the rft app, one per file."""

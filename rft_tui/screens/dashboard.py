@@ -1,0 +1,105 @@
+"""The train dashboard: one run, live or replayed, charts and samples.
+
+It reads the run directory only (events, status), so it shows a run started
+by ``rft train`` as well as one started here, and re-attaches after the app was
+closed. Events are buffered by ``RunWatch`` and the screen redraws on a timer
+at most four times a second.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from engine.runs import RunDir
+from rft_tui.run_watch import RunWatch
+from rft_tui.widgets.error_panel import ErrorPanel
+from rft_tui.widgets.metric_chart import MetricChart
+from rft_tui.widgets.run_header import RunHeader
+from rft_tui.widgets.samples_panel import SamplesPanel
+
+REDRAW_S = 0.25
+
+
+class DashboardScreen(Screen):
+    """Progress, four charts, the samples, and the keys to stop or checkpoint."""
+
+    BINDINGS = [
+        Binding("s", "stop", "stop & save"),
+        Binding("c", "checkpoint", "checkpoint now"),
+        Binding("r", "app.switch_mode('runs')", "runs"),
+        Binding("escape", "app.switch_mode('setup')", "setup"),
+    ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.watch: RunWatch | None = None
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader("no run open: start one from Setup (esc) or open one from Runs (r)", id="run-header")
+        with Grid(id="charts"):
+            yield MetricChart("loss", ["loss"], id="chart-loss")
+            yield MetricChart("reward (mean ± std)", ["reward"], band="reward_std", id="chart-reward")
+            yield MetricChart("KL / margin", ["kl", "margin"], id="chart-kl")
+            yield MetricChart("lr · grad norm", ["lr", "grad_norm"], id="chart-lr")
+        yield ErrorPanel(id="error-panel")
+        with Vertical(id="samples-box"):
+            yield SamplesPanel(id="samples")
+        yield Static(id="notice")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(REDRAW_S, self.refresh_from_run)
+        run = getattr(self.app, "current_run", None)
+        if run is not None and self.watch is None:
+            self.watch = RunWatch(run)
+        self.refresh_from_run(force=True)
+
+    def attach(self, run: RunDir) -> None:
+        """Show ``run`` from its first event on (replay), then follow it live."""
+        if self.watch is not None and self.watch.run.path == run.path:
+            return
+        self.watch = RunWatch(run)
+        if not self.is_mounted:
+            return  # on_mount draws it
+        self.query_one(SamplesPanel).clear(columns=True)
+        self.query_one(SamplesPanel).reward_names = None
+        self.refresh_from_run(force=True)
+
+    def refresh_from_run(self, force: bool = False) -> None:
+        if self.watch is None:
+            return
+        arrived = self.watch.poll()
+        self.query_one(RunHeader).show(self.watch, width=max(10, self.size.width // 3))
+        if not arrived and not force:
+            return
+        for chart in self.query(MetricChart):
+            chart.show(self.watch.series)
+        self.query_one(SamplesPanel).show(list(self.watch.samples))
+        error = self.watch.error
+        if error:
+            self.query_one(ErrorPanel).show(error.get("message"), error.get("traceback"))
+        elif self.watch.status.state == "crashed":
+            self.query_one(ErrorPanel).show(self.watch.status.message, None)
+        else:
+            self.query_one(ErrorPanel).show(None)
+
+    def _command(self, command: str, done: str) -> None:
+        if self.watch is None:
+            self.notify("no run is open", severity="warning")
+            return
+        status = self.watch.run.status()
+        if status.is_final:
+            self.notify(f"{self.watch.run.name} is already {status.state}", severity="warning")
+            return
+        self.watch.run.send_command(command)
+        self.notify(done)
+
+    def action_stop(self) -> None:
+        self._command("stop", "stopping after this step; the adapter will be saved")
+
+    def action_checkpoint(self) -> None:
+        self._command("save-now", "a checkpoint will be saved after this step")

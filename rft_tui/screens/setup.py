@@ -1,0 +1,157 @@
+"""Setup: pick a preset and a method, edit the parameters, press t to train.
+
+The form is generated from the config schema, so every field's help is its
+description and every bound is checked as you type; the run starts only from
+a config that validates.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from engine.config import PRESETS_DIR, ConfigError, DatasetConfig, LoraConfig, ModelConfig, RunConfig, TrainingConfig
+from engine.config import config_from_dict, parse_toml
+from engine.methods import METHODS
+from rft_tui.widgets.config_form import ConfigForm
+
+FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training", TrainingConfig),
+                 ("lora", LoraConfig))
+
+
+def shipped_presets() -> dict[str, dict[str, Any]]:
+    """Shipped presets by name, as parsed TOML."""
+    return {p.stem: parse_toml(p.read_text(encoding="utf-8"), str(p)) for p in sorted(PRESETS_DIR.glob("*.toml"))}
+
+
+class SetupScreen(Screen):
+    """Preset and method on the left, the generated form on the right, the verdict below."""
+
+    BINDINGS = [
+        Binding("t", "train", "train"),
+        # While a form field has focus, t is a letter: ctrl+t trains from anywhere.
+        Binding("ctrl+t", "train", "train", show=False, priority=True),
+        Binding("r", "app.switch_mode('runs')", "runs"),
+        Binding("d", "app.switch_mode('dashboard')", "dashboard"),
+        Binding("q", "app.quit", "quit"),
+    ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.presets = shipped_presets()
+        self.base: dict[str, Any] = copy.deepcopy(self.presets.get("sft", {}))
+        self.config: RunConfig | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="setup-body"):
+            with Vertical(id="setup-left"):
+                yield Static("Presets", classes="pane-title")
+                yield OptionList(*[Option(self._preset_label(n, d), id=n) for n, d in self.presets.items()],
+                                 id="preset-list")
+                yield Static("Method", classes="pane-title")
+                yield OptionList(*[Option(Text.assemble((s.title.ljust(7), "bold"), s.summary), id=s.name)
+                                   for s in METHODS.values()], id="method-list")
+            with Vertical(id="setup-right"):
+                yield Static(id="method-help")
+                yield ConfigForm(self._sections(), id="config-form")
+        yield Static(id="verdict")
+        yield Footer()
+
+    @staticmethod
+    def _preset_label(name: str, data: dict[str, Any]) -> Text:
+        description = data.get("description", "")
+        return Text.assemble((name.ljust(7), "bold"), description[:60] + ("…" if len(description) > 60 else ""))
+
+    def _sections(self) -> list[tuple[str, type, Any]]:
+        config = self._validated_base()
+        method = config.method
+        return [(name, model, getattr(config, name)) for name, model in FORM_SECTIONS] + \
+            [("method", type(method), method)]
+
+    def _validated_base(self) -> RunConfig:
+        try:
+            return config_from_dict(copy.deepcopy(self.base))
+        except ConfigError:
+            return RunConfig()
+
+    def on_mount(self) -> None:
+        self.query_one("#preset-list", OptionList).highlighted = list(self.presets).index("sft") \
+            if "sft" in self.presets else 0
+        self._sync_method_list()
+        self.validate()
+
+    def _sync_method_list(self) -> None:
+        name = self.base.get("method", {}).get("name", "sft")
+        self.query_one("#method-list", OptionList).highlighted = list(METHODS).index(name)
+        spec = METHODS[name]
+        rewards = ", ".join(r["name"] for r in self.base.get("rewards", [])) or "none"
+        self.query_one("#method-help", Static).update(Text.assemble(
+            (f"{spec.title}: ", "bold"), spec.summary, "\n",
+            ("Needs: ", "bold"), ", ".join(spec.formats), "   ", ("Rewards: ", "bold"), rewards))
+
+    async def _rebuild_form(self) -> None:
+        old = self.query_one(ConfigForm)
+        await old.remove()
+        await self.query_one("#setup-right").mount(ConfigForm(self._sections(), id="config-form"))
+        self._sync_method_list()
+        self.validate()
+
+    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id == "preset-list":
+            self.base = copy.deepcopy(self.presets[event.option.id])
+        else:
+            self._apply_form()
+            if self.base.get("method", {}).get("name") != event.option.id:
+                self.base["method"] = {"name": event.option.id}
+        await self._rebuild_form()
+
+    def on_config_form_edited(self, event: ConfigForm.Edited) -> None:
+        self.validate()
+
+    def _apply_form(self) -> dict[str, Any]:
+        """The base preset with the form's values written in; returns it."""
+        form = self.query_one(ConfigForm)
+        for path, value in form.values().items():
+            section, _, key = path.rpartition(".")
+            node = self.base.setdefault(section, {}) if section else self.base
+            if value is None:
+                node.pop(key, None)
+            else:
+                node[key] = value
+        return self.base
+
+    def validate(self) -> RunConfig | None:
+        """Check the whole config; show the verdict and each field's error."""
+        form = self.query_one(ConfigForm)
+        verdict = self.query_one("#verdict", Static)
+        try:
+            self.config = config_from_dict(copy.deepcopy(self._apply_form()))
+        except ConfigError as error:
+            self.config = None
+            form.show_errors({path: reason for path, reason in error.problems})
+            verdict.update(Text.assemble(("✗ ", "bold red"), f"{len(error.problems)} problem(s): ",
+                                         "; ".join(f"{p}: {r}" for p, r in error.problems)))
+            return None
+        form.show_errors({})
+        c = self.config
+        verdict.update(Text.assemble(("✓ ready: ", "bold green"),
+                                     f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · "
+                                     f"{c.training.max_steps} steps" +
+                                     (f" · starts from {c.model.start_from}" if c.model.start_from else "") +
+                                     "   press t (or ctrl+t) to train"))
+        return c
+
+    def action_train(self) -> None:
+        config = self.validate()
+        if config is None:
+            self.notify("fix the problems shown below the form first", severity="error")
+            return
+        self.app.start_training(config)

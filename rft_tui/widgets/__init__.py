@@ -1,0 +1,1 @@
+"""Widgets of the rft dashboard, one per file."""

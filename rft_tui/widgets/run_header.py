@@ -1,0 +1,44 @@
+"""The numbers that matter, large and live: state, stage, progress, ETA, speed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from rft_tui.run_watch import RunWatch, clock
+
+STATE_STYLE = {
+    "queued": "dim", "loading": "yellow", "training": "bold green", "saving": "cyan", "done": "bold green",
+    "stopped": "bold yellow", "failed": "bold red", "crashed": "bold red",
+}
+
+
+class RunHeader(Static):
+    """Two lines: the run and its state; a progress bar with step/total, elapsed, ETA, tok/s."""
+
+    def show(self, watch: RunWatch, width: int = 40) -> None:
+        status = watch.status
+        title = Text()
+        title.append(watch.run.name, style="bold")
+        title.append("  ")
+        title.append(status.state, style=STATE_STYLE.get(status.state, ""))
+        if watch.stage_label():
+            title.append(f"  ({watch.stage_label()})")
+        if status.message and not status.is_final:
+            title.append(f"  {status.message}", style="dim")
+        total = watch.total or 0
+        done = min(watch.step, total) if total else 0
+        filled = int(width * done / total) if total else 0
+        bar = Text("█" * filled, style="green") + Text("░" * (width - filled), style="dim")
+        parts = [f" {watch.step}/{total or '?'} steps", f"{clock(watch.elapsed_s())} elapsed",
+                 f"ETA {clock(watch.eta_s())}"]
+        speed = watch.latest("tokens_per_s")
+        if speed is not None:
+            parts.append(f"{speed:.0f} tok/s")
+        loss = watch.latest("loss")
+        if loss is not None:
+            parts.append(f"loss {loss:.4f}")
+        reward = watch.latest("reward")
+        if reward is not None:
+            parts.append(f"reward {reward:.3f}")
+        self.update(Text("\n").join([title, bar + Text(" · ".join(parts))]))

@@ -1,0 +1,139 @@
+"""The app driven by Textual's Pilot against real workers on the tiny model."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+
+from engine.launch import start_run
+from engine.runs import FINAL_STATES, RunDir, find_run
+from rft_tui.app import RftApp
+from rft_tui.screens.dashboard import DashboardScreen
+from rft_tui.widgets.config_form import ConfigForm, _dom_id
+from rft_tui.widgets.error_panel import ErrorPanel
+from rft_tui.widgets.metric_chart import MetricChart
+from rft_tui.widgets.samples_panel import SamplesPanel
+from tests.conftest import tiny_config, wait_final
+
+SIZE = (120, 36)
+
+
+def _set(app: RftApp, path: str, value: str) -> None:
+    app.screen.query_one(ConfigForm).query_one(f"#{_dom_id(path)}").value = value
+
+
+async def _until(pilot, predicate, timeout: float = 120.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _chart_points(app: RftApp, chart_id: str) -> int:
+    return app.screen.query_one(f"#{chart_id}", MetricChart).points
+
+
+def test_setup_then_train_then_stop_from_the_keyboard(tiny_model_dir, tmp_path):
+    async def scenario() -> RunDir:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            _set(app, "model.name", str(tiny_model_dir))
+            _set(app, "training.max_steps", "100000")
+            _set(app, "training.sample_every", "2")
+            await pilot.pause()
+            assert "ready" in str(app.screen.query_one("#verdict").render())
+            await pilot.press("ctrl+t")
+            await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
+            await _until(pilot, lambda: _chart_points(app, "chart-loss") >= 3, what="loss points")
+            await _until(pilot, lambda: app.screen.query_one(SamplesPanel).row_count > 0, what="samples")
+            assert _chart_points(app, "chart-lr") >= 3
+            await pilot.press("s")
+            run = app.current_run
+            await _until(pilot, lambda: run.status().state in FINAL_STATES, what="the stop")
+            await pilot.pause(0.5)
+            assert "stopped" in str(app.screen.query_one("#run-header").render())
+            return run
+
+    run = asyncio.run(scenario())
+    assert run.status().state == "stopped"
+    assert (run.adapter_dir / "adapter_model.safetensors").is_file()
+    assert run.latest_checkpoint() is not None
+
+
+def test_a_bad_value_is_refused_as_you_type(tmp_path):
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            _set(app, "training.learning_rate", "-1")
+            await pilot.pause()
+            assert "training.learning_rate" in str(app.screen.query_one("#verdict").render())
+            help_text = str(app.screen.query_one(f"#{_dom_id('training.learning_rate')}-help").render())
+            assert "greater than 0" in help_text
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            assert not isinstance(app.screen, DashboardScreen)
+            assert not (tmp_path / "runs").exists()
+
+    asyncio.run(scenario())
+
+
+def test_reattaches_to_a_run_started_by_rft_train(tiny_model_dir, tmp_path):
+    runs_dir = tmp_path / "runs"
+    started = subprocess.run(
+        [sys.executable, "-m", "rft_tui.cli", "train", "sft", "--detach", "--runs-dir", str(runs_dir),
+         "--set", f"model.name={tiny_model_dir}", "--set", "training.sample_every=2", "--max-steps", "100000"],
+        capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stdout + started.stderr
+    run = find_run(started.stdout.split("run ")[1].split()[0], runs_dir)
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=runs_dir, open_run=run)
+        async with app.run_test(size=SIZE) as pilot:
+            await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
+            await _until(pilot, lambda: _chart_points(app, "chart-loss") >= 3, what="live loss points")
+            await _until(pilot, lambda: app.screen.query_one(SamplesPanel).row_count > 0, what="samples")
+            await pilot.press("s")
+            await _until(pilot, lambda: run.status().state in FINAL_STATES, what="the stop")
+
+    asyncio.run(scenario())
+    assert run.status().state == "stopped"
+
+
+def test_runs_screen_lists_runs_and_opens_a_finished_one_as_a_replay(tiny_model_dir, tmp_path):
+    run, _ = start_run(tiny_config(tiny_model_dir, tmp_path / "runs", training={"max_steps": 4}))
+    assert wait_final(run).state == "done"
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("r")
+            await pilot.pause(0.3)
+            table = app.screen.query_one("#runs-table")
+            assert table.row_count == 1
+            assert "done" in [str(c) for c in table.get_row_at(0)]
+            table.focus()
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
+            await _until(pilot, lambda: _chart_points(app, "chart-loss") == 4, what="the replay")
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_run_shows_its_error_in_a_panel(tmp_path):
+    run, _ = start_run(tiny_config(tmp_path / "no-model", tmp_path / "runs", method={"name": "dpo"}))
+    assert wait_final(run, timeout=90).state == "failed"
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs", open_run=run)
+        async with app.run_test(size=SIZE) as pilot:
+            await _until(pilot, lambda: app.screen.query_one(ErrorPanel).has_class("-visible"), what="the panel")
+            message = str(app.screen.query_one("#error-message").render())
+            assert "DPO" in message and "'chosen'" in message
+
+    asyncio.run(scenario())
