@@ -44,7 +44,7 @@ class DashboardScreen(Screen):
             yield MetricChart("loss", ["loss"], id="chart-loss")
             yield MetricChart("reward (mean ± std)", ["reward"], band="reward_std", id="chart-reward")
             yield MetricChart("KL / margin", ["kl", "margin"], id="chart-kl")
-            yield MetricChart("lr · grad norm", ["lr", "grad_norm"], id="chart-lr")
+            yield MetricChart("grad norm · lr (right axis)", ["grad_norm"], right="lr", id="chart-lr")
         yield ErrorPanel(id="error-panel")
         with Vertical(id="samples-box"):
             yield SamplesPanel(id="samples")
@@ -73,11 +73,11 @@ class DashboardScreen(Screen):
         if self.watch is None:
             return
         arrived = self.watch.poll()
-        self.query_one(RunHeader).show(self.watch, width=max(10, self.size.width // 3))
+        self.query_one(RunHeader).show(self.watch, width=max(10, self.size.width // 4))
         if not arrived and not force:
             return
         for chart in self.query(MetricChart):
-            chart.show(self.watch.series)
+            chart.show(self.watch.series, finished=self.watch.status.is_final)
         self.query_one(SamplesPanel).show(list(self.watch.samples))
         error = self.watch.error
         if error:

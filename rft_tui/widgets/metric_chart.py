@@ -14,11 +14,12 @@ from rft_tui.run_watch import Series
 class MetricChart(PlotextPlot):
     """A chart of named series; with ``band`` the second series is drawn as ± around the first."""
 
-    def __init__(self, title: str, names: list[str], band: str | None = None, **kwargs):
+    def __init__(self, title: str, names: list[str], band: str | None = None, right: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.title = title
         self.names = names
         self.band = band
+        self.right = right  # a series on its own right-hand axis (lr beside grad norm: other scales)
         self.points = 0  # how many points the last draw showed (tests read it)
 
     def on_mount(self) -> None:
@@ -31,24 +32,28 @@ class MetricChart(PlotextPlot):
         self.plt.clear_figure()
         self.plt.title("waiting for the first step…")
 
-    def show(self, series: dict[str, Series]) -> None:
-        """Redraw from the buffered series."""
-        present = [name for name in self.names if name in series and series[name].values]
+    def show(self, series: dict[str, Series], finished: bool = False) -> None:
+        """Redraw from the buffered series (``finished``: the run will log nothing more)."""
+        names = self.names + ([self.right] if self.right else [])
+        present = [name for name in names if name in series and series[name].values]
         self.plt.clear_data()
         self.plt.clear_figure()
         self.points = sum(len(series[name].values) for name in present)
         if not present:
-            self.plt.title(f"{self.title}: not logged by this method" if series else "waiting for the first step…")
+            if series:
+                self.plt.title(f"{self.title}: not logged by this method")
+            else:
+                self.plt.title("no steps were logged" if finished else "waiting for the first step…")
             self.refresh()
             return
         main = series[present[0]]
-        if self.band and self.band in series and len(series[self.band].values) == len(main.values):
+        if self.band and present[0] != self.right and self.band in series and len(series[self.band].values) == len(main.values):
             spread = series[self.band].values
             self.plt.plot(main.steps, [v + s for v, s in zip(main.values, spread)], color="gray", marker="braille")
             self.plt.plot(main.steps, [v - s for v, s in zip(main.values, spread)], color="gray", marker="braille")
         for name in present:
             s = series[name]
-            label = f"{name} {s.values[-1]:.4g}"
-            self.plt.plot(s.steps, s.values, label=label, marker="braille")
+            side = "right" if name == self.right else "left"
+            self.plt.plot(s.steps, s.values, label=f"{name} {s.values[-1]:.4g}", marker="braille", yside=side)
         self.plt.title("")
         self.refresh()

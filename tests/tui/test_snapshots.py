@@ -1,0 +1,46 @@
+"""Snapshots of each main screen with fixed data (pytest-textual-snapshot).
+
+Update them after an intended change of look with ``pytest --snapshot-update``
+and look at the report before committing.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from engine.runs import RunDir
+from rft_tui.app import RftApp
+from tests.fixtures.fake_runs import failed_run, grpo_run
+
+SIZE = (120, 36)
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    """Fixed runs under ./runs (a relative path, so the screens show the same text everywhere)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()  # the runs table shows local start times
+    grpo_run(tmp_path / "runs")
+    failed_run(tmp_path / "runs")
+    return tmp_path / "runs"
+
+
+def test_setup_screen(snap_compare, runs):
+    assert snap_compare(RftApp(runs_dir="runs"), terminal_size=SIZE)
+
+
+def test_runs_screen(snap_compare, runs):
+    assert snap_compare(RftApp(runs_dir="runs"), terminal_size=SIZE, press=["r"])
+
+
+def test_dashboard_with_a_finished_grpo_run(snap_compare, runs):
+    app = RftApp(runs_dir="runs", open_run=RunDir("runs/grpo-smollm2-135m-1121-0931"))
+    assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_dashboard_with_a_failed_run(snap_compare, runs):
+    app = RftApp(runs_dir="runs", open_run=RunDir("runs/dpo-smollm2-135m-1121-0940"))
+    assert snap_compare(app, terminal_size=SIZE)
