@@ -60,9 +60,25 @@ class EventBridge(TrainerCallback):
         if self._last_time is not None and now > self._last_time and tokens > self._last_tokens:
             values["tokens_per_s"] = (tokens - self._last_tokens) / (now - self._last_time)
         self._last_time, self._last_tokens = now, tokens
+        values.update(gpu_memory())
         stage = {"stage": self.status.stage} if self.status.stage else {}
         self.events.emit("metrics", step=state.global_step, total=self.status.total, values=values, **stage)
 
     def on_save(self, args, state, control, **kwargs):
         step = state.global_step
         self.events.emit("checkpoint", step=step, path=f"checkpoints/checkpoint-{step}")
+
+
+def gpu_memory() -> dict[str, float]:
+    """Peak and reserved GPU memory in GiB, and utilisation in %, on CUDA; nothing elsewhere."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {}
+    values = {"memory_gb": torch.cuda.max_memory_allocated() / 2**30,
+              "memory_reserved_gb": torch.cuda.memory_reserved() / 2**30}
+    try:
+        values["gpu_util"] = float(torch.cuda.utilization())
+    except Exception:  # needs NVML (pynvml); utilisation is optional
+        pass
+    return values

@@ -236,15 +236,17 @@ def parse_toml(text: str, source: str | None = None) -> dict[str, Any]:
 
 
 def resolve_preset_path(name_or_path: str | Path) -> Path:
-    """A preset file path, or the name of a shipped preset ('sft' → presets/sft.toml)."""
+    """A preset file path, or the name of a shipped or saved preset ('sft' → presets/sft.toml)."""
     path = Path(name_or_path)
     if path.is_file():
         return path
-    shipped = PRESETS_DIR / f"{name_or_path}.toml"
-    if shipped.is_file():
-        return shipped
-    known = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.toml")))
-    raise ConfigError([("", f"no preset file {str(name_or_path)!r}; shipped presets: {known}")])
+    from engine.presets import list_presets  # presets builds on this module
+
+    for preset in list_presets():
+        if preset.name == str(name_or_path):
+            return preset.path
+    known = ", ".join(p.name for p in list_presets())
+    raise ConfigError([("", f"no preset file {str(name_or_path)!r}; presets: {known}")])
 
 
 def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> RunConfig:

@@ -15,6 +15,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_presets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tests never read or write the developer's own saved presets."""
+    path = tmp_path_factory.mktemp("user-presets")
+    os.environ["RFT_PRESETS_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Llama + ChatML tokenizer folder, built offline once."""

@@ -18,18 +18,27 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from engine.config import PRESETS_DIR, ConfigError, DatasetConfig, LoraConfig, ModelConfig, RunConfig, TrainingConfig
+from engine.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, RunConfig, TrainingConfig
 from engine.config import config_from_dict, parse_toml
 from engine.methods import METHODS
+from engine.presets import check_name, delete_preset, list_presets, save_preset
+from rft_tui.screens.ask_name import AskName
+from rft_tui.screens.confirm import Confirm
 from rft_tui.widgets.config_form import ConfigForm
 
 FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training", TrainingConfig),
                  ("lora", LoraConfig))
 
 
-def shipped_presets() -> dict[str, dict[str, Any]]:
-    """Shipped presets by name, as parsed TOML."""
-    return {p.stem: parse_toml(p.read_text(encoding="utf-8"), str(p)) for p in sorted(PRESETS_DIR.glob("*.toml"))}
+def all_presets() -> dict[str, tuple[bool, dict[str, Any]]]:
+    """Every preset by name: (shipped?, parsed TOML). An unreadable user preset is left out."""
+    found = {}
+    for preset in list_presets():
+        try:
+            found[preset.name] = (preset.shipped, parse_toml(preset.path.read_text(encoding="utf-8"), str(preset.path)))
+        except (ConfigError, OSError, UnicodeDecodeError):
+            continue
+    return found
 
 
 class SetupScreen(Screen):
@@ -39,6 +48,8 @@ class SetupScreen(Screen):
         Binding("t", "train", "train"),
         # While a form field has focus, t is a letter: ctrl+t trains from anywhere.
         Binding("ctrl+t", "train", "train", show=False, priority=True),
+        Binding("ctrl+s", "save_preset", "save preset", priority=True),
+        Binding("delete", "delete_preset", "delete preset"),
         Binding("r", "app.switch_mode('runs')", "runs"),
         Binding("d", "app.switch_mode('dashboard')", "dashboard"),
         Binding("q", "app.quit", "quit"),
@@ -46,16 +57,15 @@ class SetupScreen(Screen):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.presets = shipped_presets()
-        self.base: dict[str, Any] = copy.deepcopy(self.presets.get("sft", {}))
+        self.presets = all_presets()
+        self.base: dict[str, Any] = copy.deepcopy(self.presets["sft"][1] if "sft" in self.presets else {})
         self.config: RunConfig | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="setup-body"):
             with Vertical(id="setup-left"):
                 yield Static("Presets", classes="pane-title")
-                yield OptionList(*[Option(self._preset_label(n, d), id=n) for n, d in self.presets.items()],
-                                 id="preset-list")
+                yield OptionList(*self._preset_options(), id="preset-list")
                 yield Static("Method", classes="pane-title")
                 yield OptionList(*[Option(Text.assemble((s.title.ljust(7), "bold"), s.summary), id=s.name)
                                    for s in METHODS.values()], id="method-list")
@@ -65,10 +75,14 @@ class SetupScreen(Screen):
         yield Static(id="verdict")
         yield Footer()
 
-    @staticmethod
-    def _preset_label(name: str, data: dict[str, Any]) -> Text:
-        description = data.get("description", "")
-        return Text.assemble((name.ljust(7), "bold"), description[:60] + ("…" if len(description) > 60 else ""))
+    def _preset_options(self) -> list[Option]:
+        options = []
+        for name, (shipped, data) in self.presets.items():
+            description = data.get("description", "")
+            label = Text.assemble((name.ljust(7), "bold"), ("" if shipped else ("(yours) ", "italic green")),
+                                  description[:60] + ("…" if len(description) > 60 else ""))
+            options.append(Option(label, id=name))
+        return options
 
     def _sections(self) -> list[tuple[str, type, Any]]:
         config = self._validated_base()
@@ -106,7 +120,7 @@ class SetupScreen(Screen):
 
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "preset-list":
-            self.base = copy.deepcopy(self.presets[event.option.id])
+            self.base = copy.deepcopy(self.presets[event.option.id][1])
         else:
             self._apply_form()
             if self.base.get("method", {}).get("name") != event.option.id:
@@ -155,3 +169,47 @@ class SetupScreen(Screen):
             self.notify("fix the problems shown below the form first", severity="error")
             return
         self.app.start_training(config)
+
+    def action_save_preset(self) -> None:
+        config = self.validate()
+        if config is None:
+            self.notify("fix the problems shown below the form before saving", severity="error")
+            return
+        self.app.push_screen(AskName("Save this setup as preset:", check=check_name), self._save_as)
+
+    def _save_as(self, name: str | None, overwrite: bool = False) -> None:
+        if not name or self.config is None:
+            return
+        try:
+            path = save_preset(self.config, name, overwrite=overwrite)
+        except FileExistsError:
+            self.app.push_screen(Confirm(f"A preset {name!r} exists. Overwrite it?"),
+                                 lambda yes: self._save_as(name, overwrite=True) if yes else None)
+            return
+        self.notify(f"saved {path}")
+        self._reload_presets(select=name)
+
+    def action_delete_preset(self) -> None:
+        options = self.query_one("#preset-list", OptionList)
+        if options.highlighted is None:
+            return
+        name = options.get_option_at_index(options.highlighted).id
+        if self.presets[name][0]:
+            self.notify(f"{name!r} is a shipped preset and cannot be deleted", severity="warning")
+            return
+
+        def delete(yes: bool) -> None:
+            if yes:
+                delete_preset(name)
+                self.notify(f"deleted preset {name!r}")
+                self._reload_presets()
+
+        self.app.push_screen(Confirm(f"Delete your preset {name!r}?"), delete)
+
+    def _reload_presets(self, select: str | None = None) -> None:
+        self.presets = all_presets()
+        options = self.query_one("#preset-list", OptionList)
+        options.clear_options()
+        options.add_options(self._preset_options())
+        if select in self.presets:
+            options.highlighted = list(self.presets).index(select)

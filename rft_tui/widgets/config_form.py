@@ -1,7 +1,7 @@
 """A form generated from the config schema: descriptions are help text, bounds validate as you type.
 
-Each field is one row: its label, an input (a switch for booleans, a select for
-choices), and its description or its current error. ``values()`` returns the
+Each field is its label and an input (a switch for booleans, a select for
+choices), with its description, or its current error, on the line below. ``values()`` returns the
 edited values as ``section.key → value`` overrides.
 """
 
@@ -62,7 +62,7 @@ class ConfigForm(VerticalScroll):
                         yield Select([(c, c) for c in choices], value=str(value), allow_blank=False, id=_dom_id(path))
                     else:
                         yield Input("" if value is None else str(value), id=_dom_id(path))
-                    yield Static(info.description or "", classes="form-help", id=_dom_id(path) + "-help")
+                yield Static(info.description or "", classes="form-help", id=_dom_id(path) + "-help")
 
     def values(self) -> dict[str, Any]:
         """Every field's current value, parsed to its type ('' → None)."""

@@ -35,6 +35,10 @@ class RunHeader(Static):
         speed = watch.latest("tokens_per_s")
         if speed is not None:
             parts.append(f"{speed:.0f} tok/s")
+        memory = watch.latest("memory_gb")
+        if memory is not None:
+            util = watch.latest("gpu_util")
+            parts.append(f"{memory:.1f} GB" + (f" · GPU {util:.0f}%" if util is not None else ""))
         loss = watch.latest("loss")
         if loss is not None:
             parts.append(f"loss {loss:.4f}")

@@ -1,0 +1,66 @@
+"""Presets: the shipped ones (read-only) and the user's own (saved, loaded, deleted).
+
+User presets live in ``$RFT_PRESETS_DIR``, else ``$XDG_CONFIG_HOME/rft/presets``,
+else ``~/.config/rft/presets``. A user preset with a shipped preset's name is
+refused, so a name always means one file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.config import PRESETS_DIR, RunConfig, save_config
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    """One preset file and where it comes from."""
+
+    name: str
+    path: Path
+    shipped: bool
+
+
+def user_presets_dir() -> Path:
+    if os.environ.get("RFT_PRESETS_DIR"):
+        return Path(os.environ["RFT_PRESETS_DIR"])
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "rft" / "presets"
+
+
+def list_presets() -> list[PresetInfo]:
+    """Shipped presets, then the user's, each sorted by name."""
+    shipped = [PresetInfo(p.stem, p, True) for p in sorted(PRESETS_DIR.glob("*.toml"))]
+    mine = user_presets_dir()
+    own = [PresetInfo(p.stem, p, False) for p in sorted(mine.glob("*.toml"))] if mine.is_dir() else []
+    return shipped + own
+
+
+def check_name(name: str) -> str:
+    """A usable preset name, or ValueError saying why not."""
+    if not _NAME.match(name):
+        raise ValueError("a preset name is letters, digits, '-', '_' or '.', starting with a letter or digit")
+    if (PRESETS_DIR / f"{name}.toml").exists():
+        raise ValueError(f"{name!r} is a shipped preset; choose another name")
+    return name
+
+
+def save_preset(config: RunConfig, name: str, overwrite: bool = False) -> Path:
+    """Write ``config`` as the user preset ``name`` (atomically; never over a file unless asked)."""
+    return save_config(config, user_presets_dir() / f"{check_name(name)}.toml", overwrite=overwrite)
+
+
+def delete_preset(name: str) -> Path:
+    """Delete the user preset ``name``; shipped presets cannot be deleted."""
+    if (PRESETS_DIR / f"{name}.toml").exists():
+        raise PermissionError(f"{name!r} is a shipped preset and cannot be deleted")
+    path = user_presets_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no preset {name!r} in {user_presets_dir()}")
+    path.unlink()
+    return path
