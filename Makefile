@@ -2,9 +2,12 @@
 VENV ?= .venv
 export RFT_VENV := $(VENV)
 
-.PHONY: run test setup
+.PHONY: run train test setup
 
 run: setup
+	$(VENV)/bin/rft
+
+train: setup
 	$(VENV)/bin/rft train sft
 
 test: setup

@@ -63,7 +63,8 @@ def generate_rollouts(model: Any, tokenizer: Any, prompts: list[Any], max_new_to
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
     sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0} if do_sample else \
         {"do_sample": False}
-    output = model.generate(**encoded, max_new_tokens=max_new_tokens, pad_token_id=pad, eos_token_id=eos,
+    # The trainer turns the KV cache off for training; generation without it is quadratic.
+    output = model.generate(**encoded, max_new_tokens=max_new_tokens, pad_token_id=pad, eos_token_id=eos, use_cache=True,
                             **sampling)
     prompt_length = encoded["input_ids"].shape[1]
     response = output[:, prompt_length:]

@@ -30,6 +30,7 @@ class DashboardScreen(Screen):
     BINDINGS = [
         Binding("s", "stop", "stop & save"),
         Binding("c", "checkpoint", "checkpoint now"),
+        Binding("m", "toggle_samples", "samples full screen"),
         Binding("r", "app.switch_mode('runs')", "runs"),
         Binding("escape", "app.switch_mode('setup')", "setup"),
     ]
@@ -97,6 +98,12 @@ class DashboardScreen(Screen):
             return
         self.watch.run.send_command(command)
         self.notify(done)
+
+    def action_toggle_samples(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.maximize(self.query_one(SamplesPanel), container=False)
 
     def action_stop(self) -> None:
         self._command("stop", "stopping after this step; the adapter will be saved")

@@ -24,13 +24,15 @@ class RunHeader(Static):
         title.append(status.state, style=STATE_STYLE.get(status.state, ""))
         if watch.stage_label():
             title.append(f"  ({watch.stage_label()})")
-        if status.message and not status.is_final:
+        if status.message and status.state in {"queued", "loading", "saving"}:
             title.append(f"  {status.message}", style="dim")
         total = watch.total or 0
-        done = min(watch.step, total) if total else 0
+        # status.json counts steps as they end; metrics events follow a moment later.
+        step = max(watch.step, status.step or 0) if status.state == "training" else watch.step
+        done = min(step, total) if total else 0
         filled = int(width * done / total) if total else 0
         bar = Text("█" * filled, style="green") + Text("░" * (width - filled), style="dim")
-        parts = [f" {watch.step}/{total or '?'} steps", f"{clock(watch.elapsed_s())} elapsed",
+        parts = [f" {step}/{total or '?'} steps", f"{clock(watch.elapsed_s())} elapsed",
                  f"ETA {clock(watch.eta_s())}"]
         speed = watch.latest("tokens_per_s")
         if speed is not None:
