@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from engine.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, RunConfig, TrainingConfig
@@ -25,6 +25,7 @@ from engine.presets import check_name, delete_preset, list_presets, save_preset
 from rft_tui.screens.ask_name import AskName
 from rft_tui.screens.confirm import Confirm
 from rft_tui.widgets.config_form import ConfigForm
+from rft_tui.widgets.dataset_check import DatasetCheck
 
 FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training", TrainingConfig),
                  ("lora", LoraConfig))
@@ -60,6 +61,7 @@ class SetupScreen(Screen):
         self.presets = all_presets()
         self.base: dict[str, Any] = copy.deepcopy(self.presets["sft"][1] if "sft" in self.presets else {})
         self.config: RunConfig | None = None
+        self._checked: str | None = None  # what the dataset check last looked at
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="setup-body"):
@@ -71,7 +73,11 @@ class SetupScreen(Screen):
                                    for s in METHODS.values()], id="method-list")
             with Vertical(id="setup-right"):
                 yield Static(id="method-help")
-                yield ConfigForm(self._sections(), id="config-form")
+                with TabbedContent(id="setup-tabs"):
+                    with TabPane("Parameters", id="tab-parameters"):
+                        yield ConfigForm(self._sections(), id="config-form")
+                    with TabPane("Dataset check", id="tab-dataset"):
+                        yield DatasetCheck(id="dataset-check")
         yield Static(id="verdict")
         yield Footer()
 
@@ -114,7 +120,7 @@ class SetupScreen(Screen):
     async def _rebuild_form(self) -> None:
         old = self.query_one(ConfigForm)
         await old.remove()
-        await self.query_one("#setup-right").mount(ConfigForm(self._sections(), id="config-form"))
+        await self.query_one("#tab-parameters").mount(ConfigForm(self._sections(), id="config-form"))
         self._sync_method_list()
         self.validate()
 
@@ -156,6 +162,10 @@ class SetupScreen(Screen):
             return None
         form.show_errors({})
         c = self.config
+        checked = f"{c.dataset.model_dump_json()}|{c.model.name}|{c.method_name}"
+        if checked != self._checked:  # re-check only when what it reads has changed
+            self._checked = checked
+            self.query_one(DatasetCheck).check(c)
         verdict.update(Text.assemble(("✓ ready: ", "bold green"),
                                      f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · "
                                      f"{c.training.max_steps} steps" +

@@ -137,3 +137,27 @@ def test_a_failed_run_shows_its_error_in_a_panel(tmp_path):
             assert "DPO" in message and "'chosen'" in message
 
     asyncio.run(scenario())
+
+
+def test_dataset_check_names_what_the_method_misses(tmp_path):
+    from textual.widgets import OptionList
+
+    from rft_tui.widgets.dataset_check import DatasetCheck
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            check = app.screen.query_one(DatasetCheck)
+            await _until(pilot, lambda: "rows" in str(check.query_one("#check-summary").render()), what="check")
+            assert "400 rows · format prompt_completion" in str(check.query_one("#check-summary").render())
+            methods = app.screen.query_one("#method-list", OptionList)
+            methods.focus()
+            methods.highlighted = [methods.get_option_at_index(i).id for i in range(methods.option_count)].index("dpo")
+            await pilot.press("enter")
+            await _until(pilot, lambda: "✗" in str(app.screen.query_one(DatasetCheck).query_one("#check-summary")
+                                                   .render()), what="the failed check")
+            summary = str(app.screen.query_one(DatasetCheck).query_one("#check-summary").render())
+            assert "DPO" in summary and "'chosen'" in summary and "'rejected'" in summary
+
+    asyncio.run(scenario())

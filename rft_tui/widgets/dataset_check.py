@@ -1,0 +1,107 @@
+"""The dataset check in Setup: rows, detected format, a preview, and one example
+as the model will see it, with the trained part set apart from the context.
+
+It reads the data and the model's chat template in a thread (no torch), so a
+large file or a slow disk never freezes the screen, and it re-checks whenever
+the dataset, the model or the method changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from engine.config import RunConfig
+
+PREVIEW_ROWS, CELL_CHARS = 5, 40
+
+
+@dataclass
+class CheckResult:
+    """What one check found: a summary line, raw rows, the rendered example, or an error."""
+
+    summary: Text
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    example: Text | None
+
+
+def _cell(value: Any) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+
+
+def run_check(config: RunConfig) -> CheckResult:
+    """Load and validate the dataset for the method, and render its first row (pure Python)."""
+    from engine.chat_preview import render_example
+    from engine.data import DatasetError, load_rows, prepare
+    from engine.methods import get_method
+    from engine.models import ModelError, resolve_model
+
+    spec = get_method(config.method_name)
+    try:
+        prepared = prepare(config.dataset, spec.formats, method=spec.title)
+        raw, _ = load_rows(config.dataset)
+    except DatasetError as error:
+        return CheckResult(Text.assemble(("✗ dataset: ", "bold red"), str(error)), [], [], None)
+    summary = Text.assemble(("✓ ", "bold green"), f"{len(prepared.rows)} rows · format {prepared.format} · "
+                            f"columns {', '.join(prepared.columns)}")
+    model_dir: Path | None = None
+    try:
+        source = resolve_model(config.model.name, config.model.revision)
+        model_dir = source.path
+        summary.append(f"\nmodel {source.title}")
+        if model_dir is None:
+            summary.append(" (converted from its GGUF on the first run, ~20 s)", style="dim")
+        elif (model_dir / "config.json").is_file():
+            weights = sum(p.stat().st_size for p in model_dir.glob("*.safetensors")) / 2**20
+            summary.append(f" · {weights:,.0f} MB of weights" if weights else "")
+    except ModelError as error:
+        summary.append(Text.assemble("\n", ("✗ model: ", "bold red"), str(error)))
+    example = render_example(prepared.rows[0], model_dir)
+    shown = Text()
+    shown.append(example.context, style="dim")
+    shown.append(example.trained, style="bold green")
+    if model_dir is not None and not example.trained.strip():
+        shown.append("\n(nothing in this row is trained)", style="yellow")
+    columns = sorted({k for row in raw[:PREVIEW_ROWS] for k in row})
+    return CheckResult(summary, columns, raw[:PREVIEW_ROWS], shown)
+
+
+class DatasetCheck(VerticalScroll):
+    """Summary, first rows, and the rendered example (dim: context, green: trained)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("checking…", id="check-summary")
+        yield DataTable(id="check-rows", zebra_stripes=True, show_cursor=False)
+        yield Static("", id="check-example-title", classes="pane-title")
+        yield Static("", id="check-example")
+
+    def check(self, config: RunConfig) -> None:
+        self.query_one("#check-summary", Static).update("checking…")
+        self._check(config)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _check(self, config: RunConfig) -> None:
+        result = run_check(config)
+        self.app.call_from_thread(self.show, result)
+
+    def show(self, result: CheckResult) -> None:
+        self.result = result
+        self.query_one("#check-summary", Static).update(result.summary)
+        table = self.query_one("#check-rows", DataTable)
+        table.clear(columns=True)
+        if result.columns:
+            table.add_columns(*result.columns)
+            for row in result.rows:
+                table.add_row(*[_cell(row.get(c, "")) for c in result.columns])
+        title = "One example as the model sees it (dim: context, green: trained)" if result.example else ""
+        self.query_one("#check-example-title", Static).update(title)
+        self.query_one("#check-example", Static).update(result.example or "")
