@@ -26,6 +26,7 @@ from rft_tui.screens.ask_name import AskName
 from rft_tui.screens.confirm import Confirm
 from rft_tui.widgets.config_form import ConfigForm
 from rft_tui.widgets.dataset_check import DatasetCheck
+from rft_tui.widgets.rewards_picker import RewardsPicker
 
 FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training", TrainingConfig),
                  ("lora", LoraConfig))
@@ -76,6 +77,8 @@ class SetupScreen(Screen):
                 with TabbedContent(id="setup-tabs"):
                     with TabPane("Parameters", id="tab-parameters"):
                         yield ConfigForm(self._sections(), id="config-form")
+                    with TabPane("Rewards", id="tab-rewards"):
+                        yield RewardsPicker(self.base.get("rewards", []), id="rewards-picker")
                     with TabPane("Dataset check", id="tab-dataset"):
                         yield DatasetCheck(id="dataset-check")
         yield Static(id="verdict")
@@ -121,6 +124,8 @@ class SetupScreen(Screen):
         old = self.query_one(ConfigForm)
         await old.remove()
         await self.query_one("#tab-parameters").mount(ConfigForm(self._sections(), id="config-form"))
+        await self.query_one(RewardsPicker).remove()
+        await self.query_one("#tab-rewards").mount(RewardsPicker(self.base.get("rewards", []), id="rewards-picker"))
         self._sync_method_list()
         self.validate()
 
@@ -135,6 +140,7 @@ class SetupScreen(Screen):
 
     def on_config_form_edited(self, event: ConfigForm.Edited) -> None:
         self.validate()
+        self._sync_method_list()
 
     def _apply_form(self) -> dict[str, Any]:
         """The base preset with the form's values written in; returns it."""
@@ -146,6 +152,11 @@ class SetupScreen(Screen):
                 node.pop(key, None)
             else:
                 node[key] = value
+        rewards = self.query_one(RewardsPicker).values()
+        if rewards:
+            self.base["rewards"] = rewards
+        else:
+            self.base.pop("rewards", None)
         return self.base
 
     def validate(self) -> RunConfig | None:

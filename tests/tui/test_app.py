@@ -161,3 +161,30 @@ def test_dataset_check_names_what_the_method_misses(tmp_path):
             assert "DPO" in summary and "'chosen'" in summary and "'rejected'" in summary
 
     asyncio.run(scenario())
+
+
+def test_rewards_are_picked_and_weighted_in_setup(tmp_path):
+    from textual.widgets import Input, OptionList, Switch
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            presets = app.screen.query_one("#preset-list", OptionList)
+            presets.focus()
+            presets.highlighted = [presets.get_option_at_index(i).id for i in range(presets.option_count)].index("grpo")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert [r.name for r in app.screen.config.rewards] == ["format", "correctness"]
+            app.screen.query_one("#reward-correctness-on", Switch).value = False
+            app.screen.query_one("#reward-format-weight", Input).value = "0.5"
+            app.screen.query_one("#reward-length-on", Switch).value = True
+            await pilot.pause()
+            rewards = [(r.name, r.weight) for r in app.screen.config.rewards]
+            assert rewards == [("format", 0.5), ("length", 1.0)]
+            app.screen.query_one("#reward-format-weight", Input).value = "heavy"
+            await pilot.pause()
+            assert app.screen.config is None
+            assert "rewards.0.weight" in str(app.screen.query_one("#verdict").render())
+
+    asyncio.run(scenario())

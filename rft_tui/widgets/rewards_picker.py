@@ -1,0 +1,54 @@
+"""Pick the reward functions of a run and their weights (GRPO, PPO; also scores shown beside samples)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Label, Static, Switch
+
+from engine.rewards import BUILTIN_REWARDS
+from rft_tui.widgets.config_form import ConfigForm
+
+
+class RewardsPicker(VerticalScroll):
+    """One row per built-in reward: on/off, weight, and what it scores."""
+
+    def __init__(self, rewards: list[dict[str, Any]], **kwargs):
+        super().__init__(**kwargs)
+        self.chosen = {r["name"]: r for r in rewards}
+
+    def compose(self) -> ComposeResult:
+        yield Static("Reward functions score each sampled answer; the total is their weighted sum.",
+                     classes="form-help-top")
+        for name, info in BUILTIN_REWARDS.items():
+            spec = self.chosen.get(name, {})
+            with Horizontal(classes="form-row"):
+                yield Label(name, classes="form-label")
+                yield Switch(value=name in self.chosen, id=f"reward-{name}-on")
+                yield Input(str(spec.get("weight", 1.0)), id=f"reward-{name}-weight", classes="reward-weight")
+            yield Static(info.summary, classes="form-help")
+
+    def values(self) -> list[dict[str, Any]]:
+        """The chosen rewards as config entries (params kept from the preset)."""
+        rewards = []
+        for name in BUILTIN_REWARDS:
+            if not self.query_one(f"#reward-{name}-on", Switch).value:
+                continue
+            raw = self.query_one(f"#reward-{name}-weight", Input).value.strip()
+            try:
+                weight: Any = float(raw)
+            except ValueError:
+                weight = raw  # the schema refuses it, naming rewards.N.weight
+            entry = {"name": name, "weight": weight}
+            if self.chosen.get(name, {}).get("params"):
+                entry["params"] = self.chosen[name]["params"]
+            rewards.append(entry)
+        return rewards
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        self.post_message(ConfigForm.Edited())
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.post_message(ConfigForm.Edited())
