@@ -251,7 +251,7 @@ def list_runs(runs_dir: str | Path | None = None) -> list[RunDir]:
     if not runs_dir.is_dir():
         return []
     runs = [RunDir(p) for p in runs_dir.iterdir() if (p / "config.toml").is_file()]
-    return sorted(runs, key=lambda r: r.config_path.stat().st_mtime, reverse=True)
+    return sorted(runs, key=lambda r: r.read_status_file().created_at or r.config_path.stat().st_mtime, reverse=True)
 
 
 def find_run(name_or_path: str, runs_dir: str | Path | None = None) -> RunDir:

@@ -10,7 +10,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from engine.run_summary import summarize
-from engine.runs import list_runs
+from engine.runs import RunDir, list_runs
+from rft_tui.screens.compare import CompareScreen
 
 REFRESH_S = 2.0
 
@@ -20,9 +21,15 @@ class RunsScreen(Screen):
 
     BINDINGS = [
         Binding("enter", "open_run", "open", show=True),
+        Binding("space", "mark", "mark"),
+        Binding("o", "compare", "overlay marked"),
         Binding("escape", "app.switch_mode('setup')", "setup"),
         Binding("d", "app.switch_mode('dashboard')", "dashboard"),
     ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.marked: list[str] = []  # run paths, in the order they were marked
 
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-title")
@@ -31,7 +38,7 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("run", "state", "method", "model", "step", "loss", "reward", "started")
+        table.add_columns("✓", "run", "state", "method", "model", "step", "loss", "reward", "started")
         self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs)
 
@@ -46,21 +53,39 @@ class RunsScreen(Screen):
             s = summarize(run)
             started = datetime.fromtimestamp(s.started_at).strftime("%m-%d %H:%M") if s.started_at else "-"
             loss, reward = s.metrics.get("loss"), s.metrics.get("reward")
-            table.add_row(s.name, s.state, s.method, s.model, s.progress,
+            table.add_row("✓" if str(run.path) in self.marked else "", s.name, s.state, s.method, s.model, s.progress,
                           f"{loss:.4f}" if loss is not None else "-", f"{reward:.3f}" if reward is not None else "-",
                           started, key=str(run.path))
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
 
-    def action_open_run(self) -> None:
+    def _cursor_run(self) -> str | None:
         table = self.query_one(DataTable)
         if not table.row_count:
             self.notify("no runs yet: start one from Setup", severity="warning")
-            return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        from engine.runs import RunDir
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
-        self.app.open_run(RunDir(key))
+    def action_open_run(self) -> None:
+        key = self._cursor_run()
+        if key is not None:
+            self.app.open_run(RunDir(key))
+
+    def action_mark(self) -> None:
+        key = self._cursor_run()
+        if key is None:
+            return
+        if key in self.marked:
+            self.marked.remove(key)
+        else:
+            self.marked.append(key)
+        self.refresh_runs()
+
+    def action_compare(self) -> None:
+        if len(self.marked) < 2:
+            self.notify("mark two or more runs with space first", severity="warning")
+            return
+        self.app.push_screen(CompareScreen([RunDir(p) for p in self.marked]))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_run()

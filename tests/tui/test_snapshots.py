@@ -44,3 +44,10 @@ def test_dashboard_with_a_finished_grpo_run(snap_compare, runs):
 def test_dashboard_with_a_failed_run(snap_compare, runs):
     app = RftApp(runs_dir="runs", open_run=RunDir("runs/dpo-smollm2-135m-1121-0940"))
     assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_two_runs_overlaid(snap_compare, runs):
+    grpo_run(runs, name="grpo-smollm2-135m-1121-1012", steps=16, created=300, pace=0.3)
+    # Newest first: the failed DPO run, then the two GRPO runs, which are marked and overlaid.
+    assert snap_compare(RftApp(runs_dir="runs"), terminal_size=SIZE,
+                        press=["r", "down", "space", "down", "space", "o"])
