@@ -200,3 +200,33 @@ def choose_backend(requested: str = "auto", load_in_4bit: bool = False, dtype: s
     if device == "cpu" and dtype != "float32":
         raise ModelError(f"model.dtype = {dtype!r} is not supported for training on CPU; use 'float32' or 'auto'.")
     return Backend(name=name, device=device, dtype=dtype, load_in_4bit=load_in_4bit)
+
+
+def cached_models() -> list[str]:
+    """Model ids in the local Hugging Face cache (read from disk; no hub call, no torch)."""
+    from huggingface_hub import constants
+
+    root = Path(constants.HF_HUB_CACHE)
+    if not root.is_dir():
+        return []
+    found = []
+    for entry in sorted(root.glob("models--*")):
+        if any((snapshot / "config.json").is_file() for snapshot in (entry / "snapshots").glob("*")):
+            found.append(entry.name.removeprefix("models--").replace("--", "/"))
+    return found
+
+
+def predict_backend(requested: str = "auto", load_in_4bit: bool = False) -> str:
+    """What the worker will most likely choose, guessed without importing torch (for the UI).
+
+    A visible NVIDIA driver stands for CUDA; the worker decides for certain.
+    """
+    cuda = Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+    unsloth = importlib.util.find_spec("unsloth") is not None
+    if requested == "transformers" or not (cuda and unsloth):
+        name = "transformers+peft"
+    else:
+        name = "unsloth"
+    device = "cuda" if cuda else "cpu"
+    precision = "4-bit" if load_in_4bit else ("bfloat16" if cuda else "float32")
+    return f"{name} · {device} · {precision}"

@@ -8,6 +8,7 @@ a config that validates.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from engine.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, RunConfig, TrainingConfig
@@ -24,6 +25,7 @@ from engine.methods import METHODS
 from engine.presets import check_name, delete_preset, list_presets, save_preset
 from rft_tui.screens.ask_name import AskName
 from rft_tui.screens.confirm import Confirm
+from rft_tui.screens.pick_path import PickPath
 from rft_tui.widgets.config_form import ConfigForm
 from rft_tui.widgets.dataset_check import DatasetCheck
 from rft_tui.widgets.rewards_picker import RewardsPicker
@@ -52,6 +54,7 @@ class SetupScreen(Screen):
         Binding("ctrl+t", "train", "train", show=False, priority=True),
         Binding("ctrl+s", "save_preset", "save preset", priority=True),
         Binding("delete", "delete_preset", "delete preset"),
+        Binding("ctrl+b", "browse", "browse for a path", priority=True),
         Binding("r", "app.switch_mode('runs')", "runs"),
         Binding("d", "app.switch_mode('dashboard')", "dashboard"),
         Binding("q", "app.quit", "quit"),
@@ -234,3 +237,16 @@ class SetupScreen(Screen):
         options.add_options(self._preset_options())
         if select in self.presets:
             options.highlighted = list(self.presets).index(select)
+
+    def action_browse(self) -> None:
+        """Fill the focused field (model name, dataset source, start_from, …) with a picked path."""
+        field = self.focused
+        if not isinstance(field, Input) or not (field.id or "").startswith("field-"):
+            self.notify("focus a field such as model name or dataset source first", severity="warning")
+            return
+
+        def fill(path: str | None) -> None:
+            if path:
+                field.value = path
+
+        self.app.push_screen(PickPath(Path.cwd(), f"Path for {field.id.removeprefix('field-')}"), fill)

@@ -43,7 +43,8 @@ def run_check(config: RunConfig) -> CheckResult:
     from engine.chat_preview import render_example
     from engine.data import DatasetError, load_rows, prepare
     from engine.methods import get_method
-    from engine.models import ModelError, resolve_model
+    from engine.chat_preview import chat_template
+    from engine.models import ModelError, cached_models, predict_backend, resolve_model
 
     spec = get_method(config.method_name)
     try:
@@ -63,8 +64,15 @@ def run_check(config: RunConfig) -> CheckResult:
         elif (model_dir / "config.json").is_file():
             weights = sum(p.stat().st_size for p in model_dir.glob("*.safetensors")) / 2**20
             summary.append(f" · {weights:,.0f} MB of weights" if weights else "")
+            has_template = chat_template(model_dir)[0] is not None
+            summary.append(" · chat template ✓" if has_template else " · no chat template (text prompts only)")
+        summary.append(f"\nwill train on {predict_backend(config.model.backend, config.model.load_in_4bit)}")
     except ModelError as error:
         summary.append(Text.assemble("\n", ("✗ model: ", "bold red"), str(error)))
+    cached = cached_models()
+    if cached:
+        summary.append(f"\nin your Hugging Face cache: {', '.join(cached[:6])}" + (" …" if len(cached) > 6 else ""),
+                       style="dim")
     example = render_example(prepared.rows[0], model_dir)
     shown = Text()
     shown.append(example.context, style="dim")

@@ -188,3 +188,33 @@ def test_rewards_are_picked_and_weighted_in_setup(tmp_path):
             assert "rewards.0.weight" in str(app.screen.query_one("#verdict").render())
 
     asyncio.run(scenario())
+
+
+def test_browse_fills_the_focused_field_with_a_picked_file(tmp_path, monkeypatch):
+    from textual.widgets import DirectoryTree
+
+    from rft_tui.screens.pick_path import PickPath
+
+    data = tmp_path / "mine.jsonl"
+    data.write_text('{"prompt": "hi", "completion": "hello"}\n')
+    monkeypatch.chdir(tmp_path)
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            field = app.screen.query_one(f"#{_dom_id('dataset.source')}")
+            field.focus()
+            await pilot.press("ctrl+b")
+            await pilot.pause()
+            assert isinstance(app.screen, PickPath)
+            tree = app.screen.query_one(DirectoryTree)
+            await _until(pilot, lambda: tree.root.children, what="the tree")
+            node = next(n for n in tree.root.children if str(n.data.path).endswith("mine.jsonl"))
+            tree.select_node(node)
+            await pilot.pause()
+            assert field.value == str(data)
+            await pilot.pause()
+            assert app.screen.config.dataset.source == str(data)
+
+    asyncio.run(scenario())
