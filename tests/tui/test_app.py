@@ -73,8 +73,11 @@ def test_a_bad_value_is_refused_as_you_type(tmp_path):
             _set(app, "training.learning_rate", "-1")
             await pilot.pause()
             assert "training.learning_rate" in str(app.screen.query_one("#verdict").render())
-            help_text = str(app.screen.query_one(f"#{_dom_id('training.learning_rate')}-help").render())
-            assert "greater than 0" in help_text
+            field = app.screen.query_one(f"#{_dom_id('training.learning_rate')}")
+            assert field.has_class("-invalid") and "greater than 0" in str(field.tooltip)
+            field.focus()
+            await pilot.pause()
+            assert "greater than 0" in str(app.screen.query_one("#field-help").render())
             await pilot.press("ctrl+t")
             await pilot.pause()
             assert not isinstance(app.screen, DashboardScreen)

@@ -1,0 +1,1 @@
+"""Benchmarks: measurements, not tests. Run them with ``python -m bench.<name>``."""
