@@ -13,11 +13,21 @@ from textual.app import App
 from textual.binding import Binding
 
 from engine.config import RunConfig
-from engine.launch import start_run
 from engine.runs import RunDir, default_runs_dir
-from rft_tui.screens.dashboard import DashboardScreen
-from rft_tui.screens.runs import RunsScreen
 from rft_tui.screens.setup import SetupScreen
+
+
+def _runs_screen():
+    from rft_tui.screens.runs import RunsScreen
+
+    return RunsScreen()
+
+
+def _dashboard_screen():
+    # Imported on first use: plotting is not needed to show the first screen.
+    from rft_tui.screens.dashboard import DashboardScreen
+
+    return DashboardScreen()
 
 
 class RftApp(App):
@@ -25,7 +35,7 @@ class RftApp(App):
 
     TITLE = "rft"
     CSS_PATH = "app.tcss"
-    MODES = {"setup": SetupScreen, "runs": RunsScreen, "dashboard": DashboardScreen}
+    MODES = {"setup": SetupScreen, "runs": _runs_screen, "dashboard": _dashboard_screen}
     DEFAULT_MODE = "setup"
     BINDINGS = [Binding("ctrl+q", "quit", "quit", show=False)]
 
@@ -43,12 +53,13 @@ class RftApp(App):
         """Show ``run`` on the dashboard (live if it is running, else replayed)."""
         self.current_run = run
         self.switch_mode("dashboard")
-        screen = self.screen
-        if isinstance(screen, DashboardScreen):
-            screen.attach(run)
+        if hasattr(self.screen, "attach"):
+            self.screen.attach(run)
 
     def start_training(self, config: RunConfig) -> RunDir:
         """Create a run directory, launch its worker, and open the dashboard on it."""
+        from engine.launch import start_run
+
         run, process = start_run(config, str(self.runs_dir))
         self.started.append(process)
         self.notify(f"started {run.name}")

@@ -178,8 +178,11 @@ class SetupScreen(Screen):
         c = self.config
         checked = f"{c.dataset.model_dump_json()}|{c.model.name}|{c.method_name}"
         if checked != self._checked:  # re-check only when what it reads has changed
+            first = self._checked is None
             self._checked = checked
-            self.query_one(DatasetCheck).check(c)
+            check = self.query_one(DatasetCheck)
+            # The first check waits until the screen is up, so it does not slow the first paint.
+            self.set_timer(0.5, lambda: check.check(c)) if first else check.check(c)
         verdict.update(Text.assemble(("✓ ready: ", "bold green"),
                                      f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · "
                                      f"{c.training.max_steps} steps" +
