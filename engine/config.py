@@ -120,12 +120,19 @@ class TrainingConfig(StrictModel):
     )
     sample_prompts: int = Field(2, ge=1, le=32, description="How many of the dataset's prompts serve as probes.")
     sample_max_new_tokens: int = Field(64, ge=1, le=4096, description="Longest probe answer, in tokens.")
+    reward_timeout_s: float = Field(10.0, gt=0.0, le=3600.0, description="Longest a reward function of yours may "
+                                    "take for one batch before it is stopped and reported.")
+    on_reward_error: Literal["stop", "skip"] = Field(
+        "stop", description="When a reward function raises, hangs or returns bad scores: 'stop' fails the run "
+        "with the message; 'skip' leaves that function out of this batch's reward and warns."
+    )
 
 
 class RewardSpec(StrictModel):
     """One reward function and its weight in the total reward."""
 
-    name: str = Field(description="A built-in reward ('format', 'correctness', 'length').")
+    name: str = Field(description="A built-in reward ('format', 'correctness', 'length'), or one of yours as "
+                      "'FILE.py:FUNCTION' from your rewards folder.")
     weight: float = Field(1.0, description="Multiplier of this function's score in the total reward.")
     params: dict[str, Any] = Field(default_factory=dict, description="Arguments of the reward's factory, "
                                    "e.g. {column = 'answer'} for correctness.")
@@ -133,8 +140,14 @@ class RewardSpec(StrictModel):
     @field_validator("name")
     @classmethod
     def _known(cls, value: str) -> str:
+        if ":" in value:
+            file, _, function = value.rpartition(":")
+            if not file.endswith(".py") or not function.isidentifier():
+                raise ValueError(f"{value!r}: a reward of yours is named 'FILE.py:FUNCTION'")
+            return value
         if value not in BUILTIN_REWARDS:
-            raise ValueError(f"unknown reward {value!r}; built-in rewards: {', '.join(sorted(BUILTIN_REWARDS))}")
+            raise ValueError(f"unknown reward {value!r}; built-in rewards: {', '.join(sorted(BUILTIN_REWARDS))}, "
+                             "or one of yours as 'FILE.py:FUNCTION'")
         return value
 
 

@@ -122,15 +122,25 @@ class StageRunner:
         return "stopped" if bridge.stop_requested else "done"
 
     def _reward_functions(self) -> tuple[list, list[float]]:
-        """The configured reward functions, built now so a bad name fails before the model loads."""
+        """The configured reward functions, built (and yours validated) before the model loads."""
         from engine.rewards import make_reward
+        from engine.rewards.sandbox import SandboxedReward, guard, validate
+        from engine.rewards.user_files import resolve_reward
 
+        training = self.config.training
         funcs, weights = [], []
         for i, spec in enumerate(self.config.rewards):
-            try:
-                funcs.append(make_reward(spec.name, **spec.params))
-            except ValueError as error:
-                raise ConfigError([(f"rewards.{i}", str(error))]) from None
+            if ":" in spec.name:
+                path, function = resolve_reward(spec.name)
+                fn = SandboxedReward(path, function, training.reward_timeout_s)
+                validate(fn, spec.name)
+                self.worker.log(f"reward function {spec.name} loaded and checked")
+            else:
+                try:
+                    fn = make_reward(spec.name, **spec.params)
+                except ValueError as error:
+                    raise ConfigError([(f"rewards.{i}", str(error))]) from None
+            funcs.append(guard(fn, training.on_reward_error, lambda m: self.worker.log(m, level="warning")))
             weights.append(spec.weight)
         return funcs, weights
 

@@ -56,7 +56,9 @@ class Worker:
             state = self._train()
         except Exception as error:  # every failure becomes an event, never a silent exit
             message = describe_error(error)
-            self.events.emit("error", message=message, traceback=traceback.format_exc())
+            # A reward function's own traceback (from its process) comes first: it is the one to read.
+            user_traceback = getattr(error, "traceback", None) or ""
+            self.events.emit("error", message=message, traceback=user_traceback + traceback.format_exc())
             self.status.error = message
             self.set_state("failed", message)
             return EXIT_FAILED
@@ -109,8 +111,9 @@ def describe_error(error: BaseException) -> str:
     """The error in words: our own errors already are; others get their type."""
     from engine.data import DatasetError
     from engine.models import ModelError
+    from engine.rewards.user_files import RewardError
 
-    if isinstance(error, (ConfigError, DatasetError, ModelError)):
+    if isinstance(error, (ConfigError, DatasetError, ModelError, RewardError)):
         return str(error)
     if isinstance(error, OSError) and error.errno == 28:
         return "The disk is full; free some space and resume the run."
