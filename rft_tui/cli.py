@@ -38,6 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list runs with state, method, step and last loss")
     runs.add_argument("--runs-dir", help="folder holding run directories (default: ./runs or $RFT_RUNS_DIR)")
 
+    rewards = sub.add_parser("rewards", help="work with reward functions")
+    rewards_sub = rewards.add_subparsers(dest="rewards_command", required=True)
+    dry = rewards_sub.add_parser("dry-run", help="score answers with a preset's reward functions before training")
+    dry.add_argument("preset", help="a preset file or the name of a shipped or saved preset")
+    dry.add_argument("--rewards", action="append", default=[], metavar="NAME",
+                     help="use these rewards instead of the preset's: a built-in name or FILE.py:FUNCTION (repeatable)")
+    dry.add_argument("-n", type=int, default=8, help="how many of the dataset's prompts (default 8)")
+    dry.add_argument("--source", choices=["model", "reference", "text"], default="model",
+                     help="score answers the model generates (default), the dataset's reference answers, or --text")
+    dry.add_argument("--per-prompt", type=int, default=4, help="answers generated per prompt (default 4)")
+    dry.add_argument("--text", action="append", default=[], help="an answer to score (with --source text)")
+    dry.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    dry.add_argument("--json", help="also write the full result to this file")
+
     app = sub.add_parser("app", help="open the dashboard (the default with no command)")
     app.add_argument("run", nargs="?", help="open this run's dashboard directly")
     app.add_argument("--runs-dir", help="folder holding run directories (default: ./runs or $RFT_RUNS_DIR)")
@@ -119,6 +133,40 @@ def cmd_stop(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_rewards(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    from engine.config import RunConfig
+    from rft_tui.dry_run_client import run_dry_run
+    from rft_tui.dry_run_report import print_report
+
+    try:
+        config = load_config(args.preset, args.overrides)
+        if args.rewards:
+            config = RunConfig.model_validate({**config.model_dump(), "rewards": [{"name": r} for r in args.rewards]})
+    except ConfigError as error:
+        console.print(f"[red]Cannot use this preset:[/red]\n{error}", highlight=False)
+        return EXIT_USAGE
+    if args.source == "text" and not args.text:
+        console.print("[red]--source text needs at least one --text ANSWER[/red]")
+        return EXIT_USAGE
+    with console.status("starting the dry run…") as status:
+        result = run_dry_run(config, args.n, args.source, args.per_prompt, args.text,
+                             on_progress=lambda d, t: status.update(f"generating answers: prompt {d}/{t}"),
+                             on_line=lambda line: console.print(line, highlight=False))
+    if "error" in result:
+        console.print(f"[red]dry run failed:[/red] {result['error']}", highlight=False)
+        if result.get("traceback"):
+            console.print(result["traceback"], highlight=False, markup=False)
+        return EXIT_FAILED
+    print_report(result, console)
+    if args.json:
+        from engine.fsutil import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(result, indent=2))
+    return EXIT_OK
+
+
 def cmd_app(args: argparse.Namespace, console: Console) -> int:
     from rft_tui.app import RftApp
 
@@ -140,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         console.width = 160  # logs and pipes: don't squeeze tables to 80 columns
     if args.command is None:
         args.command, args.run, args.runs_dir = "app", None, None
-    handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop, "app": cmd_app}[args.command]
+    handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop, "app": cmd_app,
+               "rewards": cmd_rewards}[args.command]
     return handler(args, console)
 
 
