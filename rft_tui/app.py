@@ -1,5 +1,5 @@
-"""The rft app: Setup, Runs and the train Dashboard as modes, so a running
-dashboard survives navigating away and back.
+"""The rft app: Setup, Runs, Rewards and the train Dashboard as modes, so a
+running dashboard survives navigating away and back.
 
 The app never imports torch: it starts runs through ``engine.launch`` (a
 detached worker process) and watches them through their run directories.
@@ -23,6 +23,12 @@ def _runs_screen():
     return RunsScreen()
 
 
+def _rewards_screen():
+    from rft_tui.screens.rewards import RewardsScreen
+
+    return RewardsScreen()
+
+
 def _dashboard_screen():
     # Imported on first use: plotting is not needed to show the first screen.
     from rft_tui.screens.dashboard import DashboardScreen
@@ -35,7 +41,7 @@ class RftApp(App):
 
     TITLE = "rft"
     CSS_PATH = "app.tcss"
-    MODES = {"setup": SetupScreen, "runs": _runs_screen, "dashboard": _dashboard_screen}
+    MODES = {"setup": SetupScreen, "runs": _runs_screen, "rewards": _rewards_screen, "dashboard": _dashboard_screen}
     DEFAULT_MODE = "setup"
     BINDINGS = [Binding("ctrl+q", "quit", "quit", show=False)]
 
@@ -43,6 +49,7 @@ class RftApp(App):
         super().__init__()
         self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
         self.current_run: RunDir | None = open_run
+        self.setup_config: RunConfig | None = None  # the last valid config on Setup (the reward dry run uses it)
         self.started: list = []  # worker processes started by this app (for tests; they outlive the app)
 
     def on_mount(self) -> None:

@@ -56,6 +56,7 @@ class SetupScreen(Screen):
         Binding("delete", "delete_preset", "delete preset"),
         Binding("ctrl+b", "browse", "browse for a path", priority=True),
         Binding("r", "app.switch_mode('runs')", "runs"),
+        Binding("w", "app.switch_mode('rewards')", "rewards"),
         Binding("d", "app.switch_mode('dashboard')", "dashboard"),
         Binding("q", "app.quit", "quit"),
     ]
@@ -176,6 +177,7 @@ class SetupScreen(Screen):
             return None
         form.show_errors({})
         c = self.config
+        self.app.setup_config = c
         checked = f"{c.dataset.model_dump_json()}|{c.model.name}|{c.method_name}"
         if checked != self._checked:  # re-check only when what it reads has changed
             first = self._checked is None

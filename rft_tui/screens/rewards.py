@@ -1,0 +1,187 @@
+"""The reward workbench: write a reward function, check it on save, dry-run it on real answers.
+
+Reward code never runs in this process: checking and dry runs start engine
+processes (``engine.rewards.check``, ``engine.dry_run``) from worker threads,
+so a broken or hanging function cannot freeze or crash the app.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, OptionList, Static, TextArea
+
+from engine.config import RunConfig, load_config
+from engine.fsutil import atomic_write_text
+from engine.rewards.user_files import rewards_dir
+from rft_tui.dry_run_client import run_dry_run
+from rft_tui.screens.ask_name import AskName
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "assets" / "rewards" / "template.py"
+
+
+def _file_name(name: str) -> str:
+    name = name if name.endswith(".py") else f"{name}.py"
+    if not name[:-3].isidentifier():
+        raise ValueError("a reward file name is a Python module name: letters, digits and '_'")
+    return name
+
+
+class RewardsScreen(Screen):
+    """Files, editor, check result, and the dry run's table and summary."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "save & check", priority=True),
+        Binding("ctrl+n", "new", "new from template", priority=True),
+        Binding("ctrl+r", "dry_run", "dry run", priority=True),
+        Binding("escape", "app.switch_mode('setup')", "setup"),
+    ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.path: Path | None = None
+        self.working: list[str] = []  # functions of the open file that passed the check
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="rewards-body"):
+            with Vertical(id="rewards-left"):
+                yield Static("Your reward files", classes="pane-title")
+                yield OptionList(id="reward-files")
+                yield Static("", id="rewards-folder")
+            with Vertical(id="rewards-right"):
+                yield Static("open a file, or ctrl+n for a new one", id="editor-title")
+                yield TextArea.code_editor("", language="python", id="editor")
+                yield Static("", id="check-result")
+        with Vertical(id="dry-run-box"):
+            yield Static("ctrl+r: dry run, score answers the model writes with this file's functions",
+                         id="dry-run-summary")
+            yield DataTable(id="dry-run-table", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_files()
+
+    def refresh_files(self, select: str | None = None) -> None:
+        folder = rewards_dir()
+        files = sorted(p.name for p in folder.glob("*.py")) if folder.is_dir() else []
+        options = self.query_one("#reward-files", OptionList)
+        options.clear_options()
+        options.add_options(files)
+        self.query_one("#rewards-folder", Static).update(Text(f"in {folder.resolve()}", style="dim"))
+        if select in files:
+            options.highlighted = files.index(select)
+            self.open_file(folder / select)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.open_file(rewards_dir() / str(event.option.prompt))
+
+    def open_file(self, path: Path) -> None:
+        self.path = path
+        self.working = []
+        self.query_one("#editor-title", Static).update(Text(str(path), style="bold"))
+        self.query_one("#editor", TextArea).load_text(path.read_text(encoding="utf-8"))
+        self.query_one("#check-result", Static).update("ctrl+s saves and checks it")
+
+    def action_new(self) -> None:
+        def create(name: str | None) -> None:
+            if not name:
+                return
+            path = rewards_dir() / _file_name(name)
+            if path.exists():
+                self.notify(f"{path.name} exists already; open it from the list", severity="warning")
+                return
+            atomic_write_text(path, TEMPLATE.read_text(encoding="utf-8"))
+            self.refresh_files(select=path.name)
+
+        self.app.push_screen(AskName("New reward file (a Python module name):", check=_file_name), create)
+
+    def action_save(self) -> None:
+        if self.path is None:
+            self.notify("open a reward file first (or ctrl+n)", severity="warning")
+            return
+        atomic_write_text(self.path, self.query_one("#editor", TextArea).text)
+        self.query_one("#check-result", Static).update("checking…")
+        self._check(self.path)
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def _check(self, path: Path) -> None:
+        done = subprocess.run([sys.executable, "-m", "engine.rewards.check", str(path)], capture_output=True,
+                              text=True, timeout=120)
+        try:
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+        except (IndexError, json.JSONDecodeError):
+            result = {"syntax_error": None, "functions": [], "crash": done.stderr[-2000:]}
+        self.app.call_from_thread(self.show_check, result)
+
+    def show_check(self, result: dict[str, Any]) -> None:
+        text = Text()
+        if result.get("syntax_error"):
+            error = result["syntax_error"]
+            text.append(f"✗ syntax error at line {error['line']}: {error['message']}", style="bold red")
+        elif result.get("crash"):
+            text.append(f"✗ the check crashed: {result['crash']}", style="bold red")
+        for fn in result.get("functions", []):
+            if fn["ok"]:
+                text.append(f"✓ {fn['name']}: scores {fn['scores']} on the two examples\n", style="green")
+            else:
+                where = f" (line {fn['line']})" if fn.get("line") else ""
+                text.append(f"✗ {fn['name']}{where}: {fn['error']}\n", style="red")
+        if not text:
+            text.append("no functions found: define def f(prompts, completions, **kwargs)", style="yellow")
+        self.working = [fn["name"] for fn in result.get("functions", []) if fn["ok"]]
+        self.query_one("#check-result", Static).update(text)
+
+    def _dry_run_config(self) -> RunConfig:
+        base = getattr(self.app, "setup_config", None) or load_config("grpo")
+        rewards = [{"name": f"{self.path.name}:{name}"} for name in self.working]
+        return RunConfig.model_validate({**base.model_dump(), "rewards": rewards})
+
+    def action_dry_run(self) -> None:
+        if self.path is None or not self.working:
+            self.notify("save a file whose check passes first (ctrl+s)", severity="warning")
+            return
+        self.query_one("#dry-run-summary", Static).update("starting the dry run…")
+        self._dry_run(self._dry_run_config())
+
+    @work(thread=True, exclusive=True, group="dry-run", exit_on_error=False)
+    def _dry_run(self, config: RunConfig) -> None:
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self.query_one("#dry-run-summary", Static).update,
+                                      f"generating answers: prompt {done}/{total}…")
+
+        result = run_dry_run(config, n=4, source="model", per_prompt=4, on_progress=progress)
+        self.app.call_from_thread(self.show_dry_run, result)
+
+    def show_dry_run(self, result: dict[str, Any]) -> None:
+        summary = self.query_one("#dry-run-summary", Static)
+        table = self.query_one("#dry-run-table", DataTable)
+        table.clear(columns=True)
+        if "error" in result:
+            summary.update(Text(f"✗ dry run failed: {result['error']}", style="bold red"))
+            return
+        names = list(result["summary"])
+        text = Text()
+        for name, s in result["summary"].items():
+            mean = "-" if s["mean"] is None else f"{s['mean']:.3f}"
+            spread = "-" if s["std"] is None else f"{s['std']:.3f}"
+            text.append(f"{name}: mean {mean} · std {spread} · {s['ms_per_call']:.1f} ms/call   ")
+            if s["constant"]:
+                text.append(f"{name} gives every answer the same score   ", style="bold yellow")
+        share = result.get("zero_spread_share")
+        if share is not None:
+            text.append(f"\nzero-spread groups: {share:.0%}", style="bold red" if share > 0.5 else "bold")
+        summary.update(text)
+        table.add_columns("prompt", "answer", *names)
+        for row in result["rows"]:
+            table.add_row(row["prompt"][:28], " ".join(row["completion"].split())[:60],
+                          *[f"{row['scores'][n]:.2f}" if row["scores"][n] is not None else "-" for n in names])
