@@ -7,14 +7,13 @@ the result says per function whether it works, and where a syntax error is.
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
-from engine.rewards.user_files import EXAMPLE, RewardError, check_scores, check_signature, load_function
+from engine.rewards.user_files import EXAMPLE, RewardError, check_scores, load_function
 
 
 def check_file(path: Path) -> dict[str, Any]:
