@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import tomli_w
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from engine.fsutil import atomic_write_text
 from engine.methods import METHODS
-from engine.rewards import BUILTIN_REWARDS
+from engine.rewards import BUILTIN_REWARDS, make_reward
 from engine.schema_base import StrictModel
 
 DEFAULT_MODEL = "default"
@@ -149,6 +149,18 @@ class RewardSpec(StrictModel):
             raise ValueError(f"unknown reward {value!r}; built-in rewards: {', '.join(sorted(BUILTIN_REWARDS))}, "
                              "or one of yours as 'FILE.py:FUNCTION'")
         return value
+
+    @model_validator(mode="after")
+    def _buildable(self) -> "RewardSpec":
+        """A built-in reward is built once here (pure Python), so bad params fail when the preset loads."""
+        if ":" not in self.name:
+            try:
+                make_reward(self.name, **self.params)
+            except TypeError:
+                wanted = ", ".join(BUILTIN_REWARDS[self.name].params)
+                raise ValueError(f"reward {self.name!r} needs params ({wanted}), e.g. params = "
+                                 f"{{ {BUILTIN_REWARDS[self.name].params[0]} = ... }}") from None
+        return self
 
 
 class OutputConfig(StrictModel):

@@ -298,8 +298,32 @@ BUILTIN_REWARDS: dict[str, RewardInfo] = {
             factory=make_length_reward,
             params=("target_chars", "tolerance"),
         ),
+        RewardInfo(
+            name="regex",
+            summary="1.0 when a regular expression (params.pattern) is found in the answer",
+            factory=lambda **p: _text_checks().make_regex_reward(**p),
+            params=("pattern", "flags"),
+        ),
+        RewardInfo(
+            name="valid_json",
+            summary="1.0 for a JSON object with the required keys (0.5 if keys are missing)",
+            factory=lambda **p: _text_checks().make_json_reward(**p),
+            params=("required_keys",),
+        ),
+        RewardInfo(
+            name="keywords",
+            summary="the share of params.keywords the answer contains",
+            factory=lambda **p: _text_checks().make_keyword_reward(**p),
+            params=("keywords", "case_sensitive"),
+        ),
     )
 }
+
+
+def _text_checks():
+    from engine.rewards import text_checks  # imports this module; loaded on first use
+
+    return text_checks
 
 
 def make_reward(name: str, **params: Any) -> RewardFunction:

@@ -43,7 +43,8 @@ class DashboardScreen(Screen):
         yield RunHeader("no run open: start one from Setup (esc) or open one from Runs (r)", id="run-header")
         with Grid(id="charts"):
             yield MetricChart("loss", ["loss"], id="chart-loss")
-            yield MetricChart("reward (mean ± std)", ["reward"], band="reward_std", id="chart-reward")
+            yield MetricChart("reward (mean ± std) and each function", ["reward"], band="reward_std",
+                              prefix="rewards/", id="chart-reward")
             yield MetricChart("KL / margin", ["kl", "margin"], id="chart-kl")
             yield MetricChart("grad norm · lr (right axis)", ["grad_norm"], right="lr", id="chart-lr")
         yield ErrorPanel(id="error-panel")

@@ -14,10 +14,12 @@ from rft_tui.run_watch import Series
 class MetricChart(PlotextPlot):
     """A chart of named series; with ``band`` the second series is drawn as ± around the first."""
 
-    def __init__(self, title: str, names: list[str], band: str | None = None, right: str | None = None, **kwargs):
+    def __init__(self, title: str, names: list[str], band: str | None = None, right: str | None = None,
+                 prefix: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.title = title
         self.names = names
+        self.prefix = prefix  # also draw every series named prefix* (each reward function)
         self.band = band
         self.right = right  # a series on its own right-hand axis (lr beside grad norm: other scales)
         self.points = 0  # how many points the last draw showed (tests read it)
@@ -34,7 +36,8 @@ class MetricChart(PlotextPlot):
 
     def show(self, series: dict[str, Series], finished: bool = False) -> None:
         """Redraw from the buffered series (``finished``: the run will log nothing more)."""
-        names = self.names + ([self.right] if self.right else [])
+        extra = sorted(n for n in series if self.prefix and n.startswith(self.prefix) and not n.endswith("_std"))
+        names = self.names + extra + ([self.right] if self.right else [])
         present = [name for name in names if name in series and series[name].values]
         self.plt.clear_data()
         self.plt.clear_figure()

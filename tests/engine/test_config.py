@@ -128,3 +128,13 @@ def test_method_parameters_belong_to_their_method():
     with pytest.raises(ConfigError) as info:
         config_from_dict({"method": {"name": "dpo", "kl_coef": 0.1}})
     assert info.value.problems[0][0] == "method.kl_coef"
+
+
+def test_reward_params_are_checked_when_the_preset_loads():
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"rewards": [{"name": "regex"}]})
+    assert info.value.problems[0][0] == "rewards.0" and "needs params (pattern, flags)" in str(info.value)
+    with pytest.raises(ConfigError, match="has no parameter 'colum'"):
+        config_from_dict({"rewards": [{"name": "correctness", "params": {"colum": "answer"}}]})
+    config = config_from_dict({"rewards": [{"name": "regex", "params": {"pattern": "<answer>"}}]})
+    assert config.rewards[0].params == {"pattern": "<answer>"}

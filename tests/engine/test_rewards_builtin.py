@@ -199,10 +199,11 @@ def test_reward_functions_carry_metric_names():
 
 
 def test_registry_lists_builtin_rewards_and_builds_them():
-    assert set(BUILTIN_REWARDS) == {"format", "correctness", "length"}
+    assert set(BUILTIN_REWARDS) == {"format", "correctness", "length", "regex", "valid_json", "keywords"}
+    needed = {"regex": {"pattern": "x"}, "keywords": {"keywords": ["x"]}}
     for name, info in BUILTIN_REWARDS.items():
         assert isinstance(info, RewardInfo) and info.name == name and info.summary
-        assert make_reward(name).__name__ == name
+        assert make_reward(name, **needed.get(name, {})).__name__ == name
     with pytest.raises(AttributeError):
         BUILTIN_REWARDS["format"].name = "other"  # type: ignore[misc]
     assert make_reward("correctness", column="solution")(["q"], [FULL], solution=["72"]) == [1.0]
@@ -241,3 +242,30 @@ def test_the_arithmetic_dataset_scores_full_marks_and_its_questions_score_zero()
     assert format_reward(prompts, prompts) == [0.0] * 50
     shifted = answers[1:] + answers[:1]
     assert correctness_reward(prompts, completions, answer=shifted).count(1.0) < 5
+
+
+# ---------------------------------------------------------------- regex, valid JSON, keywords
+
+
+def test_regex_reward_matches_with_flags():
+    fn = make_reward("regex", pattern=r"^<think>.*</think>", flags="s")
+    assert fn.__name__ == "regex"
+    assert fn(prompts=["p", "p"], completions=["<think>a\nb</think>x", "no"]) == [1.0, 0.0]
+    with pytest.raises(ValueError, match="invalid"):
+        make_reward("regex", pattern="(")
+
+
+def test_valid_json_reward_gives_partial_credit_for_missing_keys():
+    fn = make_reward("valid_json", required_keys=["name", "age"])
+    completions = ['{"name": "Ava", "age": 9}', '<answer>{"name": "Ava"}</answer>', "{not json", "[1, 2]"]
+    assert fn(prompts=["p"] * 4, completions=completions) == [1.0, 0.5, 0.0, 0.5]
+    assert make_reward("valid_json")(prompts=["p"], completions=["[1, 2]"]) == [1.0]
+
+
+def test_keywords_reward_counts_the_share_present():
+    fn = make_reward("keywords", keywords=["Clips", "May"])
+    assert fn.__name__ == "keywords"
+    assert fn(prompts=["p"] * 3, completions=["clips in may", "only clips", "nothing"]) == [1.0, 0.5, 0.0]
+    assert make_reward("keywords", keywords=["May"], case_sensitive=True)(prompts=["p"], completions=["may"]) == [0.0]
+    with pytest.raises(ValueError, match="non-empty"):
+        make_reward("keywords", keywords=[])
