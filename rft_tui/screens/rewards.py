@@ -19,12 +19,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, OptionList, Static, TextArea
+from textual.widgets import DataTable, Footer, Input, OptionList, Select, Static, TextArea
 
 from engine.config import RunConfig, load_config
 from engine.fsutil import atomic_write_text
 from engine.rewards.user_files import rewards_dir
 from rft_tui.dry_run_client import run_dry_run
+from rft_tui.dry_run_report import sparkline
 from rft_tui.screens.ask_name import AskName
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "assets" / "rewards" / "template.py"
@@ -63,8 +64,11 @@ class RewardsScreen(Screen):
                 yield TextArea.code_editor("", language="python", id="editor")
                 yield Static("", id="check-result")
         with Vertical(id="dry-run-box"):
-            yield Static("ctrl+r: dry run, score answers the model writes with this file's functions",
-                         id="dry-run-summary")
+            with Horizontal(id="dry-run-controls"):
+                yield Select([("answers the model writes", "model"), ("the dataset's reference answers", "reference"),
+                              ("the text typed here", "text")], value="model", allow_blank=False, id="dry-run-source")
+                yield Input(placeholder="an answer to score (source: text)", id="dry-run-text")
+            yield Static("ctrl+r: dry run, score answers with this file's functions", id="dry-run-summary")
             yield DataTable(id="dry-run-table", zebra_stripes=True)
         yield Footer()
 
@@ -150,16 +154,21 @@ class RewardsScreen(Screen):
         if self.path is None or not self.working:
             self.notify("save a file whose check passes first (ctrl+s)", severity="warning")
             return
+        source = str(self.query_one("#dry-run-source", Select).value)
+        text = self.query_one("#dry-run-text", Input).value.strip()
+        if source == "text" and not text:
+            self.notify("type an answer to score first", severity="warning")
+            return
         self.query_one("#dry-run-summary", Static).update("starting the dry run…")
-        self._dry_run(self._dry_run_config())
+        self._dry_run(self._dry_run_config(), source, [text] if text else [])
 
     @work(thread=True, exclusive=True, group="dry-run", exit_on_error=False)
-    def _dry_run(self, config: RunConfig) -> None:
+    def _dry_run(self, config: RunConfig, source: str, texts: list[str]) -> None:
         def progress(done: int, total: int) -> None:
             self.app.call_from_thread(self.query_one("#dry-run-summary", Static).update,
                                       f"generating answers: prompt {done}/{total}…")
 
-        result = run_dry_run(config, n=4, source="model", per_prompt=4, on_progress=progress)
+        result = run_dry_run(config, n=4, source=source, per_prompt=4, texts=texts, on_progress=progress)
         self.app.call_from_thread(self.show_dry_run, result)
 
     def show_dry_run(self, result: dict[str, Any]) -> None:
@@ -172,14 +181,17 @@ class RewardsScreen(Screen):
         names = list(result["summary"])
         text = Text()
         for name, s in result["summary"].items():
-            mean = "-" if s["mean"] is None else f"{s['mean']:.3f}"
-            spread = "-" if s["std"] is None else f"{s['std']:.3f}"
-            text.append(f"{name}: mean {mean} · std {spread} · {s['ms_per_call']:.1f} ms/call   ")
+            if s["mean"] is None:
+                text.append(f"{name}: no scores   ")
+            else:
+                text.append(f"{name}: mean {s['mean']:.3f} ± {s['std']:.3f} · {s['min']:.2f}…{s['max']:.2f} "
+                            f"{sparkline(s['histogram'])} · {s['ms_per_call']:.1f} ms/call   ")
             if s["constant"]:
                 text.append(f"{name} gives every answer the same score   ", style="bold yellow")
+            text.append("\n")
         share = result.get("zero_spread_share")
         if share is not None:
-            text.append(f"\nzero-spread groups: {share:.0%}", style="bold red" if share > 0.5 else "bold")
+            text.append(f"zero-spread groups: {share:.0%}", style="bold red" if share > 0.5 else "bold")
         summary.update(text)
         table.add_columns("prompt", "answer", *names)
         for row in result["rows"]:

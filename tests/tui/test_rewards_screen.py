@@ -51,4 +51,12 @@ def test_write_save_check_and_dry_run_a_reward(tiny_model_dir, tmp_path, monkeyp
             summary = str(app.screen.query_one("#dry-run-summary").render())
             assert "brief: mean" in summary and "zero-spread groups:" in summary
 
+            # Typed text as the source: one answer, scored at once, no model.
+            app.screen.query_one("#dry-run-source").value = "text"
+            app.screen.query_one("#dry-run-text").value = "short"
+            app.screen.query_one(TextArea).focus()
+            await pilot.press("ctrl+r")
+            await _until(pilot, lambda: table.row_count == 1, timeout=60, what="the text dry run")
+            assert [str(c) for c in table.get_row_at(0)][1:] == ["short", f"{1 / 6:.2f}"]
+
     asyncio.run(scenario())
