@@ -8,6 +8,7 @@ import sys
 import time
 
 from engine.launch import start_run
+from engine.protocol import read_events
 from engine.runs import FINAL_STATES, RunDir, find_run
 from rft_tui.app import RftApp
 from rft_tui.screens.dashboard import DashboardScreen
@@ -221,3 +222,39 @@ def test_browse_fills_the_focused_field_with_a_picked_file(tmp_path, monkeypatch
             assert app.screen.config.dataset.source == str(data)
 
     asyncio.run(scenario())
+
+
+def test_a_run_whose_reward_fails_leaves_the_app_and_other_runs_alive(tiny_model_dir, tmp_path, monkeypatch):
+    from engine.config import RunConfig
+
+    folder = tmp_path / "rewards"
+    folder.mkdir()
+    (folder / "bad.py").write_text("def boom(prompts, completions, **kw):\n"
+                                   "    if '2 + 2' in str(prompts[0]):\n        return [0.0] * len(completions)\n"
+                                   "    raise RuntimeError('broken reward')\n")
+    monkeypatch.setenv("RFT_REWARDS_DIR", str(folder))
+    runs = tmp_path / "runs"
+    healthy, _ = start_run(tiny_config(tiny_model_dir, runs, training={"max_steps": 100000, "sample_every": 0}))
+    failing = tiny_config(tiny_model_dir, runs, dataset={"source": "builtin:arithmetic-prompts"},
+                          method={"name": "grpo", "num_generations": 2, "max_completion_length": 8},
+                          training={"max_steps": 5, "batch_size": 2})
+    failing, _ = start_run(RunConfig.model_validate({**failing.model_dump(), "rewards": [{"name": "bad.py:boom"}]}))
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=runs, open_run=healthy)
+        async with app.run_test(size=SIZE) as pilot:
+            await _until(pilot, lambda: failing.status().state == "failed", what="the failing run")
+            steps = healthy.status().step
+            await _until(pilot, lambda: healthy.status().step > steps + 2, what="the healthy run to go on")
+            assert _chart_points(app, "chart-loss") > 0
+            await pilot.press("r")
+            await pilot.pause(0.3)
+            states = {str(row[1]): str(row[2]) for row in (app.screen.query_one("#runs-table").get_row_at(i)
+                                                              for i in range(2))}
+            assert states == {healthy.name: "training", failing.name: "failed"}
+            healthy.send_command("stop")
+            await _until(pilot, lambda: healthy.status().state in FINAL_STATES, what="the stop")
+
+    asyncio.run(scenario())
+    message = next(e for e in read_events(failing.events_path) if e["type"] == "error")["message"]
+    assert "'bad.py:boom' raised RuntimeError: broken reward" in message
