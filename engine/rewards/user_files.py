@@ -43,6 +43,32 @@ def rewards_dir() -> Path:
     return Path(os.environ.get("RFT_REWARDS_DIR", "rewards"))
 
 
+def reward_path(ref: str) -> Path:
+    """The file a ``FILE.py:FUNCTION`` reference points at, inside the rewards folder or not."""
+    return (rewards_dir() / ref.rpartition(":")[0]).resolve()
+
+
+def is_outside(ref: str) -> bool:
+    """True when the reference points at a file outside the rewards folder (it must not run unasked)."""
+    return rewards_dir().resolve() not in reward_path(ref).parents
+
+
+def adopt(ref: str) -> str:
+    """Copy an outside reward file into the rewards folder (never over a different file); the new reference."""
+    source, function = reward_path(ref), ref.rpartition(":")[2]
+    target = rewards_dir() / source.name
+    code = source.read_text(encoding="utf-8")
+    if target.exists() and target.read_text(encoding="utf-8") != code:
+        raise RewardError(ref, f"cannot be copied: a different {source.name} is already in {rewards_dir()}; "
+                          "rename one of them")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        from engine.fsutil import atomic_write_text
+
+        atomic_write_text(target, code)
+    return f"{source.name}:{function}"
+
+
 def resolve_reward(ref: str) -> tuple[Path, str]:
     """``FILE.py:FUNCTION`` → (the file inside the rewards folder, the function name)."""
     file, _, function = ref.rpartition(":")

@@ -26,6 +26,7 @@ from engine.presets import check_name, delete_preset, list_presets, save_preset
 from rft_tui.screens.ask_name import AskName
 from rft_tui.screens.confirm import Confirm
 from rft_tui.screens.pick_path import PickPath
+from rft_tui.screens.trust_reward import TrustRewardCode
 from rft_tui.widgets.config_form import ConfigForm
 from rft_tui.widgets.dataset_check import DatasetCheck
 from rft_tui.widgets.rewards_picker import RewardsPicker
@@ -197,7 +198,35 @@ class SetupScreen(Screen):
         if config is None:
             self.notify("fix the problems shown below the form first", severity="error")
             return
-        self.app.start_training(config)
+        from engine.rewards.user_files import RewardError, adopt, is_outside, reward_path
+
+        outside = [r.name for r in config.rewards if ":" in r.name and is_outside(r.name)]
+        if not outside:
+            self.app.start_training(config)
+            return
+        ref = outside[0]
+        path = reward_path(ref)
+        if not path.is_file():
+            self.notify(f"reward file {path} does not exist", severity="error")
+            return
+
+        def decided(yes: bool) -> None:
+            if not yes:
+                self.notify(f"not started: {ref} was not trusted", severity="warning")
+                return
+            try:
+                adopted = adopt(ref)
+            except RewardError as error:
+                self.notify(str(error), severity="error")
+                return
+            for spec in self.base.get("rewards", []):
+                if spec.get("name") == ref:
+                    spec["name"] = adopted
+            self.query_one(RewardsPicker).chosen = {r["name"]: r for r in self.base.get("rewards", [])}
+            self.notify(f"copied into your rewards folder as {adopted}")
+            self.action_train()  # the next outside file, if any, or the start
+
+        self.app.push_screen(TrustRewardCode(ref, str(path), path.read_text(encoding="utf-8")), decided)
 
     def action_save_preset(self) -> None:
         config = self.validate()

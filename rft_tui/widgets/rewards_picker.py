@@ -29,6 +29,10 @@ class RewardsPicker(VerticalScroll):
                 yield Switch(value=name in self.chosen, id=f"reward-{name}-on")
                 yield Input(str(spec.get("weight", 1.0)), id=f"reward-{name}-weight", classes="reward-weight")
             yield Static(info.summary, classes="form-help")
+        own = [name for name in self.chosen if name not in BUILTIN_REWARDS]
+        if own:
+            yield Static(f"also from the preset, your own: {', '.join(own)} (edit them with w, the reward workbench)",
+                         classes="form-help-top")
 
     def values(self) -> list[dict[str, Any]]:
         """The chosen rewards as config entries (params kept from the preset)."""
@@ -45,6 +49,8 @@ class RewardsPicker(VerticalScroll):
             if self.chosen.get(name, {}).get("params"):
                 entry["params"] = self.chosen[name]["params"]
             rewards.append(entry)
+        # Rewards of your own (FILE.py:FUNCTION) come from the preset as they are.
+        rewards += [spec for name, spec in self.chosen.items() if name not in BUILTIN_REWARDS]
         return rewards
 
     def on_switch_changed(self, event: Switch.Changed) -> None:

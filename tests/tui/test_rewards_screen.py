@@ -60,3 +60,63 @@ def test_write_save_check_and_dry_run_a_reward(tiny_model_dir, tmp_path, monkeyp
             assert [str(c) for c in table.get_row_at(0)][1:] == ["short", f"{1 / 6:.2f}"]
 
     asyncio.run(scenario())
+
+
+def test_reward_code_from_outside_is_shown_and_runs_only_after_yes(tiny_model_dir, tmp_path, monkeypatch):
+    from textual.widgets import OptionList
+
+    from engine.runs import list_runs
+    from rft_tui.screens.dashboard import DashboardScreen
+    from rft_tui.screens.trust_reward import TrustRewardCode
+    from tests.conftest import wait_final
+
+    (tmp_path / "rewards").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    code = "def helpful(prompts, completions, **kw):\n    return [0.5 for c in completions]\n"
+    (tmp_path / "elsewhere" / "helpful.py").write_text(code)
+    (tmp_path / "presets").mkdir()
+    (tmp_path / "presets" / "shared.toml").write_text(f"""
+[model]
+name = "{tiny_model_dir}"
+[dataset]
+source = "builtin:arithmetic-prompts"
+[method]
+name = "grpo"
+num_generations = 2
+max_completion_length = 8
+[training]
+max_steps = 2
+batch_size = 2
+[[rewards]]
+name = "{tmp_path / 'elsewhere' / 'helpful.py'}:helpful"
+""")
+    monkeypatch.setenv("RFT_REWARDS_DIR", str(tmp_path / "rewards"))
+    monkeypatch.setenv("RFT_PRESETS_DIR", str(tmp_path / "presets"))
+    runs = tmp_path / "runs"
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=runs)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            presets = app.screen.query_one("#preset-list", OptionList)
+            presets.focus()
+            presets.highlighted = [presets.get_option_at_index(i).id for i in range(presets.option_count)].index("shared")
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            assert isinstance(app.screen, TrustRewardCode)
+            assert app.screen.query_one(TextArea).text == code
+            await pilot.press("n")
+            await pilot.pause()
+            assert not list_runs(runs) and not any((tmp_path / "rewards").iterdir())
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+            await pilot.press("y")
+            await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the run")
+
+    asyncio.run(scenario())
+    assert (tmp_path / "rewards" / "helpful.py").read_text() == code
+    (run,) = list_runs(runs)
+    assert [r.name for r in run.load_config().rewards] == ["helpful.py:helpful"]
+    assert wait_final(run).state == "done", run.log_path.read_text()[-2000:]
