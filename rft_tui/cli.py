@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     dry = rewards_sub.add_parser("dry-run", help="score answers with a preset's reward functions before training")
     dry.add_argument("preset", help="a preset file or the name of a shipped or saved preset")
     dry.add_argument("--rewards", action="append", default=[], metavar="NAME",
-                     help="use these rewards instead of the preset's: a built-in name or FILE.py:FUNCTION (repeatable)")
+                     help="use these rewards instead of the preset's: a built-in name, FILE.py:FUNCTION, or FILE.py "
+                     "for all of its functions (repeatable)")
     dry.add_argument("-n", type=int, default=8, help="how many of the dataset's prompts (default 8)")
     dry.add_argument("--source", choices=["model", "reference", "text"], default="model",
                      help="score answers the model generates (default), the dataset's reference answers, or --text")
@@ -136,15 +137,21 @@ def cmd_stop(args: argparse.Namespace, console: Console) -> int:
 def cmd_rewards(args: argparse.Namespace, console: Console) -> int:
     import json
 
-    from engine.config import RunConfig
+    from engine.config import config_from_dict
+    from engine.rewards.user_files import RewardError, functions_in
     from rft_tui.dry_run_client import run_dry_run
     from rft_tui.dry_run_report import print_report
 
     try:
         config = load_config(args.preset, args.overrides)
         if args.rewards:
-            config = RunConfig.model_validate({**config.model_dump(), "rewards": [{"name": r} for r in args.rewards]})
-    except ConfigError as error:
+            names = [n for r in args.rewards for n in (functions_in(r) if r.endswith(".py") else [r])]
+            data = config.model_dump(mode="json", exclude_none=True)
+            config = config_from_dict({**data, "rewards": [{"name": n} for n in names]}, "--rewards")
+    except SyntaxError as error:
+        console.print(f"[red]{error.filename}, line {error.lineno}: {error.msg}[/red]", highlight=False)
+        return EXIT_USAGE
+    except (ConfigError, RewardError) as error:
         console.print(f"[red]Cannot use this preset:[/red]\n{error}", highlight=False)
         return EXIT_USAGE
     if args.source == "text" and not args.text:

@@ -69,6 +69,18 @@ def adopt(ref: str) -> str:
     return f"{source.name}:{function}"
 
 
+def functions_in(file: str) -> list[str]:
+    """``FILE.py:NAME`` for each public top-level function of a reward file (read, not run)."""
+    import ast
+
+    path = (rewards_dir() / file).resolve()
+    if not path.is_file():
+        raise RewardError(file, f"was not found: no file {path}")
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return [f"{file}:{node.name}" for node in tree.body
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")]
+
+
 def resolve_reward(ref: str) -> tuple[Path, str]:
     """``FILE.py:FUNCTION`` → (the file inside the rewards folder, the function name)."""
     file, _, function = ref.rpartition(":")

@@ -54,3 +54,18 @@ def test_a_broken_reward_is_reported_not_crashed(tmp_path):
     assert result.returncode == 1
     assert "dry run failed: reward function 'bad.py:f' raised KeyError" in result.stdout
     assert "Traceback" in result.stdout
+
+
+def test_a_whole_reward_file_and_bad_names_on_the_command_line(tmp_path):
+    folder = tmp_path / "rewards"
+    folder.mkdir()
+    (folder / "two.py").write_text("def a(prompts, completions, **kw):\n    return [1.0] * len(completions)\n"
+                                   "def b(prompts, completions, **kw):\n    return [0.0] * len(completions)\n"
+                                   "def _helper():\n    pass\n")
+    env = {**__import__("os").environ, "RFT_REWARDS_DIR": str(folder)}
+    out = tmp_path / "result.json"
+    result = _rft("grpo", "--source", "text", "--text", "x", "--rewards", "two.py", "--json", str(out), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(json.loads(out.read_text())["summary"]) == {"a", "b"}
+    bad = _rft("grpo", "--source", "text", "--text", "x", "--rewards", "acuracy", env=env)
+    assert bad.returncode == 2 and "rewards.0.name" in bad.stdout and "unknown reward 'acuracy'" in bad.stdout
