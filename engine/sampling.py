@@ -20,6 +20,13 @@ from transformers import TrainerCallback
 from engine.trainer_context import TrainerContext, prompt_text
 
 
+def sample_due(step: int, every: int, state: Any, control: Any) -> bool:
+    """Sample after the first step (a baseline), every ``every`` steps, and at the last or stopping step."""
+    if not every:
+        return False
+    return step == 1 or step % every == 0 or step == state.max_steps or bool(control.should_training_stop)
+
+
 class ProbeSampler(TrainerCallback):
     """Answers the probe prompts every N steps (and after the first step, as a baseline)."""
 
@@ -28,9 +35,7 @@ class ProbeSampler(TrainerCallback):
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         step = state.global_step
-        if not self.probes or not self.every or model is None:
-            return
-        if step != 1 and step % self.every and step != state.max_steps and not control.should_training_stop:
+        if not self.probes or model is None or not sample_due(step, self.every, state, control):
             return
         import torch
 
@@ -56,9 +61,7 @@ class PairScorer(TrainerCallback):
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         step = state.global_step
-        if not self.pairs or not self.every or model is None:
-            return
-        if step != 1 and step % self.every and step != state.max_steps and not control.should_training_stop:
+        if not self.pairs or model is None or not sample_due(step, self.every, state, control):
             return
         import torch
 

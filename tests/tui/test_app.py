@@ -34,6 +34,12 @@ async def _until(pilot, predicate, timeout: float = 120.0, what: str = "conditio
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def highlight(options, option_id: str) -> None:
+    """Focus an OptionList and move its highlight to the option with ``option_id``, as arrow keys would."""
+    options.focus()
+    options.highlighted = [options.get_option_at_index(i).id for i in range(options.option_count)].index(option_id)
+
+
 def _chart_points(app: RftApp, chart_id: str) -> int:
     return app.screen.query_one(f"#{chart_id}", MetricChart).points
 
@@ -155,9 +161,7 @@ def test_dataset_check_names_what_the_method_misses(tmp_path):
             check = app.screen.query_one(DatasetCheck)
             await _until(pilot, lambda: "rows" in str(check.query_one("#check-summary").render()), what="check")
             assert "400 rows · format prompt_completion" in str(check.query_one("#check-summary").render())
-            methods = app.screen.query_one("#method-list", OptionList)
-            methods.focus()
-            methods.highlighted = [methods.get_option_at_index(i).id for i in range(methods.option_count)].index("dpo")
+            highlight(app.screen.query_one("#method-list", OptionList), "dpo")
             await pilot.press("enter")
             await _until(pilot, lambda: "✗" in str(app.screen.query_one(DatasetCheck).query_one("#check-summary")
                                                    .render()), what="the failed check")
@@ -174,9 +178,7 @@ def test_rewards_are_picked_and_weighted_in_setup(tmp_path):
         app = RftApp(runs_dir=tmp_path / "runs")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            presets = app.screen.query_one("#preset-list", OptionList)
-            presets.focus()
-            presets.highlighted = [presets.get_option_at_index(i).id for i in range(presets.option_count)].index("grpo")
+            highlight(app.screen.query_one("#preset-list", OptionList), "grpo")
             await pilot.press("enter")
             await pilot.pause()
             assert [r.name for r in app.screen.config.rewards] == ["format", "correctness"]

@@ -10,6 +10,7 @@ from engine.config import load_config
 from rft_tui.app import RftApp
 from rft_tui.screens.confirm import Confirm
 from rft_tui.widgets.config_form import ConfigForm, _dom_id
+from tests.tui.test_app import highlight
 
 
 def test_save_ask_before_overwrite_then_delete(tmp_path, monkeypatch):
@@ -47,12 +48,11 @@ def test_save_ask_before_overwrite_then_delete(tmp_path, monkeypatch):
 
             # A shipped preset cannot be deleted; yours can, after a yes.
             options = app.screen.query_one("#preset-list", OptionList)
-            options.focus()
-            options.highlighted = [options.get_option_at_index(i).id for i in range(options.option_count)].index("sft")
+            highlight(options, "sft")
             await pilot.press("delete")
             await pilot.pause()
             assert not isinstance(app.screen, Confirm)
-            options.highlighted = [options.get_option_at_index(i).id for i in range(options.option_count)].index("quick")
+            highlight(options, "quick")
             await pilot.press("delete")
             await pilot.pause()
             assert isinstance(app.screen, Confirm)

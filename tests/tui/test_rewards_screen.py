@@ -9,7 +9,7 @@ from textual.widgets import DataTable, TextArea
 from rft_tui.app import RftApp
 from rft_tui.screens.rewards import RewardsScreen
 from rft_tui.widgets.config_form import _dom_id
-from tests.tui.test_app import SIZE, _until
+from tests.tui.test_app import SIZE, _until, highlight
 
 MINE = '''def brief(prompts, completions, **kwargs):
     return [1.0 / (1 + len(c)) for c in completions]
@@ -98,9 +98,7 @@ name = "{tmp_path / 'elsewhere' / 'helpful.py'}:helpful"
         app = RftApp(runs_dir=runs)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            presets = app.screen.query_one("#preset-list", OptionList)
-            presets.focus()
-            presets.highlighted = [presets.get_option_at_index(i).id for i in range(presets.option_count)].index("shared")
+            highlight(app.screen.query_one("#preset-list", OptionList), "shared")
             await pilot.press("enter")
             await pilot.pause()
             await pilot.press("ctrl+t")
