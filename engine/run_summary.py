@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.config import ConfigError
+from engine.protocol import EventTail
 from engine.runs import RunDir, RunStatus
 
 
@@ -32,24 +33,38 @@ class RunSummary:
         return f"{self.step}/{self.total}" if self.total else str(self.step)
 
 
+class RunSummarizer:
+    """Summaries that read each run's events once: later calls read only what was appended.
+
+    A runs list refreshed every few seconds would otherwise re-read every run's
+    whole events file each time.
+    """
+
+    def __init__(self):
+        self._seen: dict[str, tuple[EventTail, dict[str, Any], str | None]] = {}
+
+    def summarize(self, run: RunDir) -> RunSummary:
+        """Read a run directory into a ``RunSummary``; a broken config reads as '?'."""
+        status: RunStatus = run.status()
+        try:
+            config = run.load_config()
+            method, model = config.method_name, config.model.name
+        except (ConfigError, OSError):
+            method = model = "?"
+        tail, metrics, error = self._seen.get(str(run.path), (run.events(), {}, None))
+        for event in tail.read_new():
+            if event["type"] == "metrics":
+                metrics.update(event.get("values", {}))
+            elif event["type"] == "error":
+                error = event.get("message")
+        self._seen[str(run.path)] = (tail, metrics, error)
+        error = error or status.error or (status.message if status.state == "crashed" else None)
+        return RunSummary(
+            name=run.name, state=status.state, method=method, model=model, step=status.step, total=status.total,
+            started_at=status.started_at or status.created_at, metrics=dict(metrics), error=error,
+        )
+
+
 def summarize(run: RunDir) -> RunSummary:
-    """Read a run directory into a ``RunSummary``; a broken config reads as '?'."""
-    status: RunStatus = run.status()
-    try:
-        config = run.load_config()
-        method, model = config.method_name, config.model.name
-    except (ConfigError, OSError):
-        method = model = "?"
-    metrics: dict[str, Any] = {}
-    error = status.error
-    for event in run.events().read_new():
-        if event["type"] == "metrics":
-            metrics.update(event.get("values", {}))
-        elif event["type"] == "error":
-            error = event.get("message")
-    if status.state == "crashed" and not error:
-        error = status.message
-    return RunSummary(
-        name=run.name, state=status.state, method=method, model=model, step=status.step, total=status.total,
-        started_at=status.started_at or status.created_at, metrics=metrics, error=error,
-    )
+    """A one-off summary of ``run`` (``RunSummarizer`` for repeated ones)."""
+    return RunSummarizer().summarize(run)

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from engine.run_summary import summarize
+from engine.run_summary import RunSummarizer
 from engine.runs import RunDir, list_runs
 from rft_tui.screens.compare import CompareScreen
 
@@ -30,6 +30,7 @@ class RunsScreen(Screen):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.marked: list[str] = []  # run paths, in the order they were marked
+        self.summarizer = RunSummarizer()  # reads only new events on each refresh
 
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-title")
@@ -50,7 +51,7 @@ class RunsScreen(Screen):
         keep = table.cursor_row
         table.clear()
         for run in runs:
-            s = summarize(run)
+            s = self.summarizer.summarize(run)
             started = datetime.fromtimestamp(s.started_at).strftime("%m-%d %H:%M") if s.started_at else "-"
             loss, reward = s.metrics.get("loss"), s.metrics.get("reward")
             table.add_row("✓" if str(run.path) in self.marked else "", s.name, s.state, s.method, s.model, s.progress,

@@ -98,3 +98,22 @@ def test_list_find_and_summarize(tmp_path):
     first.write_status(RunStatus(state="done", step=4, total=30))
     summary = summarize(first)
     assert (summary.state, summary.method, summary.progress, summary.metrics["loss"]) == ("done", "sft", "4/30", 1.25)
+
+
+def test_summarizer_reads_only_appended_events(tmp_path):
+    from engine.run_summary import RunSummarizer
+
+    run = create_run(_config(tmp_path, run_name="inc"))
+    summarizer = RunSummarizer()
+
+    def emit(step, loss):
+        with open(run.events_path, "a") as handle:
+            handle.write(json.dumps({"v": 1, "t": 1, "type": "metrics", "step": step, "values": {"loss": loss}}) + "\n")
+
+    emit(1, 2.0)
+    assert summarizer.summarize(run).metrics["loss"] == 2.0
+    emit(2, 1.5)
+    tail = summarizer._seen[str(run.path)][0]
+    before = tail.offset
+    assert summarizer.summarize(run).metrics["loss"] == 1.5
+    assert tail.offset > before  # it went on from where it stopped
