@@ -119,15 +119,17 @@ def test_preference_margins_grow(tiny_model_dir, tmp_path, method, dataset):
     assert end > start + 0.1 and end > 0, margin
 
 
-# PPO with a KL penalty and raw rewards stalled on one seed of three; whitened rewards at lr 3e-2
-# gained at least 0.34 on seeds 1, 2, 3 and 42.
-@pytest.mark.parametrize("method, params, lr", [
-    ("grpo", {"num_generations": 4, "max_completion_length": 24}, 2e-2),
-    ("ppo", {"max_new_tokens": 24, "kl_coef": 0.01, "ppo_epochs": 4, "whiten_rewards": True}, 3e-2),
+# PPO at batch 4 learnt on some seeds and machines and stalled on others (lr 3e-2 failed on CI's
+# CPU with the seed that passed here). Batch 8, lr 1e-2, whitened rewards reached reward 1.0 by
+# the last five steps on seeds 1, 2, 3 and 42, from about 0.45.
+@pytest.mark.parametrize("method, params, training", [
+    ("grpo", {"num_generations": 4, "max_completion_length": 24}, {"batch_size": 4, "learning_rate": 2e-2}),
+    ("ppo", {"max_new_tokens": 24, "kl_coef": 0.01, "ppo_epochs": 4, "whiten_rewards": True},
+     {"batch_size": 8, "learning_rate": 1e-2}),
 ])
-def test_rl_methods_raise_a_learnable_reward(tiny_model_dir, tmp_path, method, params, lr):
+def test_rl_methods_raise_a_learnable_reward(tiny_model_dir, tmp_path, method, params, training):
     events = _run(tiny_model_dir, tmp_path, method, {"source": "builtin:arithmetic-prompts"}, params, SHORT,
-                  {"max_steps": 60, "batch_size": 4, "learning_rate": lr})
+                  {"max_steps": 60, **training})
     reward = _series(events, "reward")
     start, end = statistics.fmean(reward[:5]), statistics.fmean(reward[-5:])
     assert end > start + 0.2, reward
