@@ -43,7 +43,7 @@ def _token(config: dict[str, Any], key: str) -> str:
     return value.get("content", "") if isinstance(value, dict) else (value or "")
 
 
-def _render(template: str, config: dict[str, Any], messages: list[dict[str, str]], generation_prompt: bool) -> str:
+def render_chat(template: str, config: dict[str, Any], messages: list[dict[str, str]], generation_prompt: bool) -> str:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
@@ -65,12 +65,12 @@ def render_example(row: dict[str, Any], model_dir: Path | None) -> RenderedExamp
         prompt, answer = (turns[:-1], turns[-1:]) if turns[-1]["role"] == "assistant" else (turns, None)
     template, config = chat_template(model_dir) if model_dir else (None, {})
     if isinstance(prompt, list) and template:
-        context = _render(template, config, prompt, generation_prompt=True)
+        context = render_chat(template, config, prompt, generation_prompt=True)
         if answer is None:
             return RenderedExample(context, "")
-        full = _render(template, config, prompt + list(answer), generation_prompt=False)
+        full = render_chat(template, config, prompt + list(answer), generation_prompt=False)
         if full.startswith(context):
             return RenderedExample(context, full[len(context):])
-        return RenderedExample(context, _render(template, config, list(answer), generation_prompt=False))
+        return RenderedExample(context, render_chat(template, config, list(answer), generation_prompt=False))
     text = lambda value: value if isinstance(value, str) else "\n".join(t["content"] for t in value or [])
     return RenderedExample(text(prompt), text(answer) if answer is not None else "")

@@ -13,6 +13,7 @@ from engine import data
 from engine.config import ConfigError, RunConfig
 from engine.methods import MethodSpec, get_method
 from engine.models import Backend
+from engine.probes import probe_rows
 from engine.stages import Stage, resolve_adapter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,7 +100,7 @@ class StageRunner:
                              output_dir=self.stage.checkpoints_dir, callbacks=[bridge], reward_funcs=reward_funcs,
                              reward_weights=reward_weights, events=w.events)
         if spec.model_kind == "causal_lm" and not spec.uses_rewards and cfg.training.sample_every:
-            probes = self._probe_rows(prepared, chat)
+            probes = probe_rows(self.config, self.spec, chat, self.config.training.sample_prompts, prepared)
             ctx.callbacks.append(ProbeSampler(ctx, probes, cfg.training.sample_every,
                                               cfg.training.sample_max_new_tokens))
         if spec.model_kind == "sequence_classification" and cfg.training.sample_every:
@@ -143,29 +144,3 @@ class StageRunner:
             funcs.append(guard(fn, training.on_reward_error, lambda m: self.worker.log(m, level="warning")))
             weights.append(spec.weight)
         return funcs, weights
-
-    def _probe_rows(self, prepared: data.PreparedDataset, chat: bool) -> list[dict[str, Any]]:
-        """The first distinct prompts, with their other columns when reward functions need them."""
-        n = self.config.training.sample_prompts
-        if prepared.format == "text":
-            return []
-        rows = prepared.rows
-        if self.config.rewards:
-            rows = data.prepare(self.config.dataset, self.spec.formats, chat=chat, method=self.spec.title,
-                                keep_extra=True).rows
-        probes, seen = [], set()
-        for row in rows:
-            prompt = row.get("prompt")
-            if prompt is None and "messages" in row:
-                turns = row["messages"]
-                prompt = turns[:-1] if turns[-1]["role"] == "assistant" else turns
-            key = repr(prompt)
-            if prompt is None or key in seen:
-                continue
-            seen.add(key)
-            extras = {k: v for k, v in row.items() if k not in {"prompt", "completion", "chosen", "rejected",
-                                                                  "label", "messages"}}
-            probes.append({"prompt": prompt, **extras})
-            if len(probes) == n:
-                break
-        return probes

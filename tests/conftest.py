@@ -61,3 +61,12 @@ def wait_for(run: RunDir, predicate, timeout: float = 120.0, what: str = "condit
 
 def wait_final(run: RunDir, timeout: float = 180.0) -> RunStatus:
     return wait_for(run, lambda s: s.state in FINAL_STATES, timeout, "a final state")
+
+
+@pytest.fixture(scope="session")
+def smol_tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with the built-in model's tokenizer, which llama.cpp's GGUF converter knows."""
+    from engine.models import prepare_default_model
+    from tests.fixtures.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("smol-tiny-model"), tokenizer_from=prepare_default_model())
