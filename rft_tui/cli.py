@@ -1,4 +1,4 @@
-"""The ``rft`` command line: train, list and stop runs headless.
+"""The ``rft`` command line: train, list, stop and export runs headless.
 
 ``rft train PRESET`` starts the very same detached worker the dashboard
 starts and prints progress from the same events. Nothing here imports torch.
@@ -56,6 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="open the dashboard (the default with no command)")
     app.add_argument("run", nargs="?", help="open this run's dashboard directly")
     app.add_argument("--runs-dir", help="folder holding run directories (default: ./runs or $RFT_RUNS_DIR)")
+
+    export = sub.add_parser("export", help="export a run as adapter, merged model or GGUF, checked by reading it back")
+    export.add_argument("run", help="run name or path")
+    export.add_argument("--format", choices=["adapter", "merged", "gguf"], default="adapter")
+    export.add_argument("--checkpoint", default="final", metavar="N|final",
+                        help="export this checkpoint (its step number) instead of the final adapter")
+    export.add_argument("--quant", default="q8_0", choices=["f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k"],
+                        help="GGUF quantisation (default q8_0; smaller ones need llama.cpp's llama-quantize)")
+    export.add_argument("--force", action="store_true", help="replace an existing export without asking")
+    export.add_argument("--runs-dir", help="folder holding run directories")
 
     stop = sub.add_parser("stop", help="ask a run to finish its step, save and stop")
     stop.add_argument("run", help="run name or path")
@@ -174,6 +184,48 @@ def cmd_rewards(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from engine.export import export_dir
+    from rft_tui.export_client import run_export
+
+    try:
+        run = find_run(args.run, args.runs_dir)
+    except FileNotFoundError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        return EXIT_USAGE
+    source = args.checkpoint if args.checkpoint in {"final"} or args.checkpoint.startswith("checkpoint-") \
+        else f"checkpoint-{args.checkpoint}"
+    target = export_dir(run, args.format, source, args.quant)
+    replace = args.force
+    if target.exists() and not replace:
+        if not sys.stdin.isatty():
+            console.print(f"[red]{target} already exists.[/red] Pass --force to replace it.", highlight=False)
+            return EXIT_USAGE
+        answer = console.input(f"{target} already exists. Replace it? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            console.print("left as it was")
+            return EXIT_USAGE
+        replace = True
+
+    def show(event: dict) -> None:
+        if event["event"] == "progress":
+            status.update(event["message"][:150])
+        elif event["event"] == "check":
+            mark = "[green]✓[/green]" if event["ok"] else "[red]✗[/red]"
+            console.print(f"{mark} {event['name']}: {event['detail']}", highlight=False)
+
+    with console.status(f"exporting {run.name} as {args.format}…") as status:
+        result = run_export(run, args.format, source, args.quant, replace, on_event=show)
+    if result["event"] == "error":
+        console.print(f"[red]export failed:[/red] {result['message']}", highlight=False)
+        if result.get("traceback"):
+            console.print(result["traceback"], highlight=False, markup=False)
+        return EXIT_FAILED
+    size = result["size_bytes"] / 1e6
+    console.print(f"exported to {result['path']} ({size:.1f} MB in {result['seconds']:.1f} s)", highlight=False)
+    return EXIT_OK
+
+
 def cmd_app(args: argparse.Namespace, console: Console) -> int:
     from rft_tui.app import RftApp
 
@@ -196,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args.command, args.run, args.runs_dir = "app", None, None
     handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop, "app": cmd_app,
-               "rewards": cmd_rewards}[args.command]
+               "rewards": cmd_rewards, "export": cmd_export}[args.command]
     return handler(args, console)
 
 

@@ -52,6 +52,14 @@ def _run(name: str, command: list[str], env: dict[str, str], log: Callable[[str]
     return output
 
 
+def preflight(quant: str) -> None:
+    """Refuse before any model loads when a tool the export needs is missing."""
+    converter_home()
+    if quant not in CONVERTER_QUANTS and quantizer() is None:
+        raise ExportError(f"GGUF {quant} needs llama.cpp's llama-quantize on PATH (build llama.cpp, or install "
+                          f"a package that ships it); {' and '.join(CONVERTER_QUANTS)} need nothing extra.")
+
+
 def convert(model_dir: Path, outfile: Path, quant: str, log: Callable[[str], None]) -> None:
     """``model_dir`` (a transformers folder) → ``outfile``, quantised as ``quant``."""
     home = converter_home()
@@ -59,9 +67,7 @@ def convert(model_dir: Path, outfile: Path, quant: str, log: Callable[[str], Non
            "NO_LOCAL_GGUF": "1"}
     first = quant if quant in CONVERTER_QUANTS else "f16"
     target = outfile if quant in CONVERTER_QUANTS else outfile.with_suffix(".f16.tmp.gguf")
-    if quant not in CONVERTER_QUANTS and quantizer() is None:
-        raise ExportError(f"GGUF {quant} needs llama.cpp's llama-quantize on PATH (build llama.cpp, or install "
-                          f"a package that ships it); {' and '.join(CONVERTER_QUANTS)} need nothing extra.")
+    preflight(quant)
     log(f"converting to GGUF ({first}) with llama.cpp's converter")
     _run("llama.cpp's converter", [sys.executable, "-m", "convert_hf_to_gguf", str(model_dir), "--outfile", str(target), "--outtype", first],
          env, log)

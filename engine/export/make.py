@@ -70,6 +70,10 @@ class Exporter:
         started = time.monotonic()
         check_target(self.target, self.replace)
         adapter = source_dir(self.run, self.source)
+        if self.fmt == "gguf":
+            from engine.export.gguf_tools import preflight
+
+            preflight(self.quant)
         config = self.run.load_config()
         from engine.methods import get_method
 

@@ -116,3 +116,16 @@ def test_a_tokenizer_llama_cpp_does_not_know_is_refused_in_words(tiny_model_dir,
     code, events = export(run, "--format", "gguf")
     assert code == 1 and "does not know this model's tokenizer" in events[-1]["message"]
     assert not (run.path / "exports" / "gguf-q8_0").exists()
+
+
+def test_rft_export_prints_the_checks_and_refuses_to_overwrite_without_force(sft_run, capsys):
+    from rft_tui.cli import main
+
+    args = ["export", str(sft_run.path), "--format", "merged", "--checkpoint", "3"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "✓ merged reloads" in out and "exports/merged-checkpoint-3" in out
+    assert main(args) == 2  # stdin is not a terminal here, so it cannot ask
+    out = capsys.readouterr().out
+    assert "already exists" in out and "--force" in out
+    assert main(args + ["--force"]) == 0
