@@ -89,9 +89,7 @@ def dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: list
     """Score answers for the first ``n`` prompts; see the module docstring."""
     from engine import data
     from engine.methods import get_method
-    from engine.rewards import make_reward
-    from engine.rewards.sandbox import SandboxedReward, validate
-    from engine.rewards.user_files import resolve_reward
+    from engine.rewards.configured import configured_rewards
 
     if not config.rewards:
         raise ValueError("no reward functions to try: add [[rewards]] to the preset or pass --rewards")
@@ -105,14 +103,7 @@ def dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: list
     else:
         groups = [[_reference(row)] for row in rows]
 
-    functions = []
-    for reward in config.rewards:
-        if ":" in reward.name:
-            fn = SandboxedReward(*resolve_reward(reward.name), config.training.reward_timeout_s)
-            validate(fn, reward.name)
-        else:
-            fn = make_reward(reward.name, **reward.params)
-        functions.append((getattr(fn, "__name__", reward.name), fn, reward.weight))  # as training names it
+    functions = [(r.name, r.fn, r.weight) for r in configured_rewards(config)]
 
     scored, spent = [], {name: 0.0 for name, _, _ in functions}
     per_function: dict[str, list[float | None]] = {name: [] for name, _, _ in functions}

@@ -124,23 +124,9 @@ class StageRunner:
 
     def _reward_functions(self) -> tuple[list, list[float]]:
         """The configured reward functions, built (and yours validated) before the model loads."""
-        from engine.rewards import make_reward
-        from engine.rewards.sandbox import SandboxedReward, guard, validate
-        from engine.rewards.user_files import resolve_reward
+        from engine.rewards.configured import configured_rewards
+        from engine.rewards.sandbox import guard
 
-        training = self.config.training
-        funcs, weights = [], []
-        for i, spec in enumerate(self.config.rewards):
-            if ":" in spec.name:
-                path, function = resolve_reward(spec.name)
-                fn = SandboxedReward(path, function, training.reward_timeout_s)
-                validate(fn, spec.name)
-                self.worker.log(f"reward function {spec.name} loaded and checked")
-            else:
-                try:
-                    fn = make_reward(spec.name, **spec.params)
-                except ValueError as error:
-                    raise ConfigError([(f"rewards.{i}", str(error))]) from None
-            funcs.append(guard(fn, training.on_reward_error, lambda m: self.worker.log(m, level="warning")))
-            weights.append(spec.weight)
-        return funcs, weights
+        warn = lambda message: self.worker.log(message, level="warning")
+        built = configured_rewards(self.config, self.worker.log)
+        return [guard(r.fn, self.config.training.on_reward_error, warn) for r in built], [r.weight for r in built]

@@ -23,6 +23,8 @@ class RunsScreen(Screen):
         Binding("enter", "open_run", "open", show=True),
         Binding("space", "mark", "mark"),
         Binding("o", "compare", "overlay marked"),
+        Binding("p", "playground", "playground"),
+        Binding("x", "export", "export"),
         Binding("escape", "app.switch_mode('setup')", "setup"),
         Binding("d", "app.switch_mode('dashboard')", "dashboard"),
     ]
@@ -87,6 +89,27 @@ class RunsScreen(Screen):
             self.notify("mark two or more runs with space first", severity="warning")
             return
         self.app.push_screen(CompareScreen([RunDir(p) for p in self.marked]))
+
+    def action_playground(self) -> None:
+        from engine.export import sources
+        from rft_tui.screens.playground import PlaygroundScreen
+
+        key = self._cursor_run()
+        if key is None:
+            return
+        run = RunDir(key)
+        available = sources(run)
+        if not available:
+            self.notify(f"{run.name} has saved no adapter yet: nothing to talk to", severity="warning")
+            return
+        self.app.push_screen(PlaygroundScreen(run, available[0]))
+
+    def action_export(self) -> None:
+        from rft_tui.screens.export import ExportScreen
+
+        key = self._cursor_run()
+        if key is not None:
+            self.app.push_screen(ExportScreen(RunDir(key)))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_run()

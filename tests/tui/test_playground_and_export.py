@@ -1,0 +1,84 @@
+"""The playground and the export dialog, driven by Textual's Pilot against real engine processes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from engine.launch import start_run
+from engine.runs import RunDir
+from rft_tui.app import RftApp
+from rft_tui.screens.confirm import Confirm
+from rft_tui.screens.export import ExportScreen
+from rft_tui.screens.playground import PlaygroundScreen
+from tests.conftest import tiny_config, wait_final
+from tests.tui.test_app import SIZE, _until
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_model_dir, tmp_path_factory) -> RunDir:
+    config = tiny_config(tiny_model_dir, tmp_path_factory.mktemp("runs"),
+                         training={"max_steps": 4, "batch_size": 4, "learning_rate": 1e-2, "sample_every": 0})
+    config = config.model_validate({**config.model_dump(), "rewards": [{"name": "length", "params": {"target_chars": 0}}]})
+    run, _ = start_run(config)
+    assert wait_final(run, timeout=300).state == "done"
+    return run
+
+
+def _text(app: RftApp, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+def test_the_playground_answers_one_prompt_from_both_models(finished_run):
+    async def scenario() -> None:
+        app = RftApp(runs_dir=finished_run.path.parent)
+        async with app.run_test(size=SIZE) as pilot:
+            app.switch_mode("runs")
+            await pilot.pause()
+            await pilot.press("p")
+            await _until(pilot, lambda: isinstance(app.screen, PlaygroundScreen), what="the playground")
+            screen = app.screen
+            await _until(pilot, lambda: not screen.busy, timeout=120, what="the models to load")
+            assert "length" in _text(app, "#pg-status") and screen.query_one("#pg-probes").option_count > 0
+            await pilot.click("#pg-prompt")
+            await pilot.press(*"What is 2 plus 3?", "enter")
+            await _until(pilot, lambda: len(screen.answers) == 2 and not screen.busy, timeout=120,
+                         what="two answers")
+            for side in ("base", "tuned"):
+                answer = screen.answers[side]
+                assert answer["tokens"] > 0 and set(answer["rewards"]) == {"length"}
+                assert f"{answer['tokens']} tokens" in _text(app, f"#pg-{side}-rewards")
+                assert "length" in _text(app, f"#pg-{side}-rewards")
+            # The adapter changes the model: the two sides are not one model asked twice.
+            assert screen.answers["base"]["text"] != screen.answers["tuned"]["text"]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, PlaygroundScreen)
+            assert screen.session.process.wait(timeout=10) == 0  # the engine process ends with the screen
+
+    asyncio.run(scenario())
+
+
+def test_export_from_the_runs_screen_checks_and_asks_before_replacing(finished_run):
+    async def scenario() -> None:
+        app = RftApp(runs_dir=finished_run.path.parent)
+        async with app.run_test(size=SIZE) as pilot:
+            app.switch_mode("runs")
+            await pilot.pause()
+            await pilot.press("x")
+            await _until(pilot, lambda: isinstance(app.screen, ExportScreen), what="the export dialog")
+            screen = app.screen
+            await pilot.click("#export-go")
+            await _until(pilot, lambda: not screen.running and "exported to" in _text(app, "#export-log"),
+                         timeout=120, what="the export")
+            assert "✓ adapter reloads" in _text(app, "#export-log")
+            assert (finished_run.path / "exports" / "adapter" / "adapter_model.safetensors").is_file()
+            assert "exists" in _text(app, "#export-target")
+            await pilot.click("#export-go")
+            await _until(pilot, lambda: isinstance(app.screen, Confirm), what="the question")
+            await pilot.press("n")
+            await pilot.pause()
+            assert app.screen is screen and not screen.running
+
+    asyncio.run(scenario())
