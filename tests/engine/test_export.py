@@ -129,3 +129,18 @@ def test_rft_export_prints_the_checks_and_refuses_to_overwrite_without_force(sft
     out = capsys.readouterr().out
     assert "already exists" in out and "--force" in out
     assert main(args + ["--force"]) == 0
+
+
+def test_the_built_in_model_exports_to_a_gguf_a_reader_accepts(tmp_path):
+    from engine.config import load_config
+
+    config = load_config("sft", ["training.max_steps=1", "training.sample_every=0", f"output.runs_dir={tmp_path}"])
+    run, _ = start_run(config)
+    assert wait_final(run, timeout=300).state == "done"
+    code, events = export(run, "--format", "gguf", "--quant", "q8_0")
+    assert code == 0, events[-1]
+    checks = {c["name"]: c["detail"] for c in _done(events)["checks"]}
+    assert "272 tensors" in checks["gguf tensors"] and "Q8_0" in checks["gguf tensors"]
+    assert "49152 tokens, gpt2 tokenizer (pre-tokenizer smollm)" == checks["gguf vocabulary"]
+    assert checks["gguf chat template"] == "identical to the tokenizer's"
+    assert "<|im_end|>" in checks["gguf end-of-turn"]
