@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ConfigError
+from engine.fsutil import swap_dir
 from engine.protocol import EventWriter
 from engine.runs import RunDir
 from engine.stage_runner import StageRunner
@@ -96,13 +97,7 @@ def save_adapter(model: Any, tokenizer: Any, target: Path) -> None:
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{int(time.time())}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        swap_dir(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -17,7 +17,7 @@ from rich.table import Table
 from engine.config import ConfigError, load_config
 from engine.launch import launch_worker
 from engine.run_summary import summarize
-from engine.runs import create_run, default_runs_dir, find_run, list_runs
+from engine.runs import RunDir, create_run, default_runs_dir, find_run, list_runs
 from rft_tui.follow import follow
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -129,11 +129,18 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def cmd_stop(args: argparse.Namespace, console: Console) -> int:
+def _find_run(args: argparse.Namespace, console: Console) -> RunDir | None:
+    """The run named on the command line, or None after saying why there is none."""
     try:
-        run = find_run(args.run, args.runs_dir)
+        return find_run(args.run, args.runs_dir)
     except FileNotFoundError as error:
         console.print(f"[red]{error}[/red]", highlight=False)
+        return None
+
+
+def cmd_stop(args: argparse.Namespace, console: Console) -> int:
+    run = _find_run(args, console)
+    if run is None:
         return EXIT_USAGE
     status = run.status()
     if status.is_final:
@@ -188,12 +195,10 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from engine.export import export_dir
     from rft_tui.export_client import run_export
 
-    try:
-        run = find_run(args.run, args.runs_dir)
-    except FileNotFoundError as error:
-        console.print(f"[red]{error}[/red]", highlight=False)
+    run = _find_run(args, console)
+    if run is None:
         return EXIT_USAGE
-    source = args.checkpoint if args.checkpoint in {"final"} or args.checkpoint.startswith("checkpoint-") \
+    source = args.checkpoint if args.checkpoint == "final" or args.checkpoint.startswith("checkpoint-") \
         else f"checkpoint-{args.checkpoint}"
     target = export_dir(run, args.format, source, args.quant)
     replace = args.force
@@ -231,10 +236,8 @@ def cmd_app(args: argparse.Namespace, console: Console) -> int:
 
     run = None
     if getattr(args, "run", None):
-        try:
-            run = find_run(args.run, args.runs_dir)
-        except FileNotFoundError as error:
-            console.print(f"[red]{error}[/red]", highlight=False)
+        run = _find_run(args, console)
+        if run is None:
             return EXIT_USAGE
     RftApp(runs_dir=getattr(args, "runs_dir", None), open_run=run).run()
     return EXIT_OK

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine.export import CONVERTER_QUANTS, FINAL, FORMATS, GGUF_QUANTS, ExportError, export_dir, source_dir
-from engine.export.checks import Check, greedy_answers, read_gguf, same_answers, sane_answers
+from engine.export.checks import Check, choice_margin, greedy_answers, read_gguf, same_answers, sane_answers
 from engine.export.model_card import model_card
 from engine.export.staging import check_target, folder_size, install, staging_dir
 from engine.runs import RunDir
@@ -129,6 +129,11 @@ class Exporter:
         answers = greedy_answers(model, tokenizer, prompts, max_tokens)
         return _Reference(model, tokenizer, Path(base_path), source.title, prompts, answers, max_tokens)
 
+    @staticmethod
+    def _margin(ref: _Reference) -> Callable[[int, list[int], int, int], float]:
+        """How undecided the (full-precision, merged) reference was where an answer first differs."""
+        return lambda probe, prefix, a, b: choice_margin(ref.model, ref.tokenizer, ref.prompts[probe], prefix, a, b)
+
     def _card(self, reference_title: str, usage: str, staging: Path) -> None:
         (staging / "README.md").write_text(model_card(self.run, self.source, self.fmt, reference_title, usage),
                                            encoding="utf-8")
@@ -170,7 +175,7 @@ class Exporter:
         self.log("reloading the merged model with transformers")
         reloaded = AutoModelForCausalLM.from_pretrained(staging, dtype=torch.float32).to(_device()).eval()
         answers = greedy_answers(reloaded, ref.tokenizer, ref.prompts, ref.max_tokens)
-        self._check(same_answers("merged reloads", answers, ref.answers, ref.tokenizer))
+        self._check(same_answers("merged reloads", answers, ref.answers, ref.tokenizer, self._margin(ref)))
 
     def _gguf(self, ref: _Reference, adapter: Path, staging: Path) -> None:
         import torch
@@ -196,8 +201,9 @@ class Exporter:
         reloaded = AutoModelForCausalLM.from_pretrained(staging, gguf_file=name, dtype=torch.float32)
         reloaded = reloaded.to(_device()).eval()
         answers = greedy_answers(reloaded, ref.tokenizer, ref.prompts, ref.max_tokens)
-        judge = same_answers if self.quant == "f16" else sane_answers
-        self._check(judge(f"gguf {self.quant} answers", answers, ref.answers, ref.tokenizer))
+        name = f"gguf {self.quant} answers"
+        self._check(same_answers(name, answers, ref.answers, ref.tokenizer, self._margin(ref)) if self.quant == "f16"
+                    else sane_answers(name, answers, ref.answers, ref.tokenizer))
 
     def _reward_model_adapter(self, adapter: Path, staging: Path) -> None:
         from engine.reward_model import load_reward_model

@@ -7,12 +7,11 @@ A target that exists is replaced only when the caller asked to replace it.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
-import time
 from pathlib import Path
 
 from engine.export import ExportError
+from engine.fsutil import swap_dir
 
 
 class ExportExists(ExportError):
@@ -39,13 +38,7 @@ def install(staging: Path, target: Path, replace: bool) -> None:
         if path.is_file():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
-    if target.exists():
-        old = target.with_name(f".{target.name}.replaced-{int(time.time())}")
-        os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, target)
+    swap_dir(staging, target)
 
 
 def folder_size(path: Path) -> int:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import RunConfig
 from engine.export import ExportError, export_dir, sources
 from engine.launch import start_run
 from engine.runs import RunDir

@@ -26,6 +26,15 @@ def finished_run(tiny_model_dir, tmp_path_factory) -> RunDir:
     return run
 
 
+async def _open_from_runs(pilot, app: RftApp, key: str, screen_type: type):
+    """Press ``key`` on the Runs screen (the run is the only row) and wait for ``screen_type``."""
+    app.switch_mode("runs")
+    await pilot.pause()
+    await pilot.press(key)
+    await _until(pilot, lambda: isinstance(app.screen, screen_type), what=screen_type.__name__)
+    return app.screen
+
+
 def _text(app: RftApp, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
 
@@ -34,11 +43,7 @@ def test_the_playground_answers_one_prompt_from_both_models(finished_run):
     async def scenario() -> None:
         app = RftApp(runs_dir=finished_run.path.parent)
         async with app.run_test(size=SIZE) as pilot:
-            app.switch_mode("runs")
-            await pilot.pause()
-            await pilot.press("p")
-            await _until(pilot, lambda: isinstance(app.screen, PlaygroundScreen), what="the playground")
-            screen = app.screen
+            screen = await _open_from_runs(pilot, app, "p", PlaygroundScreen)
             await _until(pilot, lambda: not screen.busy, timeout=120, what="the models to load")
             assert "length" in _text(app, "#pg-status") and screen.query_one("#pg-probes").option_count > 0
             await pilot.click("#pg-prompt")
@@ -64,11 +69,7 @@ def test_export_from_the_runs_screen_checks_and_asks_before_replacing(finished_r
     async def scenario() -> None:
         app = RftApp(runs_dir=finished_run.path.parent)
         async with app.run_test(size=SIZE) as pilot:
-            app.switch_mode("runs")
-            await pilot.pause()
-            await pilot.press("x")
-            await _until(pilot, lambda: isinstance(app.screen, ExportScreen), what="the export dialog")
-            screen = app.screen
+            screen = await _open_from_runs(pilot, app, "x", ExportScreen)
             await pilot.click("#export-go")
             await _until(pilot, lambda: not screen.running and "exported to" in _text(app, "#export-log"),
                          timeout=120, what="the export")
