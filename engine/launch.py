@@ -24,6 +24,10 @@ def launch_worker(run: RunDir, python: str | None = None) -> subprocess.Popen:
     env = dict(os.environ)
     env.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # Set iteration order follows string hashing, which Python randomises per process; PEFT gathers
+    # "all-linear" targets in a set. A fixed hash seed keeps such orders, and so which module gets
+    # which random draw, the same from run to run.
+    env["PYTHONHASHSEED"] = "0"
     with open(run.log_path, "ab") as log:
         process = subprocess.Popen(
             [python or sys.executable, "-m", "engine.worker", str(run.path.resolve())],

@@ -32,15 +32,19 @@ def load_model(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraC
     """
     if backend.name == "unsloth" and kind == "causal_lm" and start_adapter is None:
         return _load_unsloth(path, backend, model_cfg, lora, seed)
-    return _load_transformers(path, backend, lora, kind, start_adapter)
+    return _load_transformers(path, backend, lora, seed, kind, start_adapter)
 
 
-def _load_transformers(path: Path, backend: Backend, lora: LoraConfig, kind: str = "causal_lm",
+def _load_transformers(path: Path, backend: Backend, lora: LoraConfig, seed: int, kind: str = "causal_lm",
                        start_adapter: Path | None = None) -> tuple[Any, Any]:
     import torch
     from peft import LoraConfig as PeftLoraConfig
     from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, set_seed
+
+    # The new weights (LoRA A matrices, a reward model's score head) are drawn here, before any
+    # trainer seeds the generators: without this the same seed gave a different run every time.
+    set_seed(seed)
 
     kwargs: dict[str, Any] = {"dtype": getattr(torch, backend.dtype)}
     if backend.load_in_4bit:
