@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ExportError, FileNotFoundError, OSError, ValueError) as error:
         from engine.worker import describe_error
 
-        _emit("error", message=str(error) if isinstance(error, ExportError) else describe_error(error), exists=False)
+        if isinstance(error, OSError) and error.errno == 28:
+            message = "The disk is full, so the export was not kept; free some space and export again."
+        else:
+            message = str(error) if isinstance(error, ExportError) else describe_error(error)
+        _emit("error", message=message, exists=False)
         return EXIT_FAILED
     _emit("done", **asdict(result))
     return EXIT_OK
