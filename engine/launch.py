@@ -19,8 +19,8 @@ from engine.fsutil import atomic_write_text
 from engine.runs import RunDir, create_run
 
 
-def launch_worker(run: RunDir, python: str | None = None) -> subprocess.Popen:
-    """Start ``python -m engine.worker RUN_DIR`` in the background; returns the process."""
+def launch_worker(run: RunDir, python: str | None = None, resume: bool = False) -> subprocess.Popen:
+    """Start ``python -m engine.worker RUN_DIR [--resume]`` in the background; returns the process."""
     env = dict(os.environ)
     env.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -30,7 +30,7 @@ def launch_worker(run: RunDir, python: str | None = None) -> subprocess.Popen:
     env["PYTHONHASHSEED"] = "0"
     with open(run.log_path, "ab") as log:
         process = subprocess.Popen(
-            [python or sys.executable, "-m", "engine.worker", str(run.path.resolve())],
+            [python or sys.executable, "-m", "engine.worker", str(run.path.resolve())] + (["--resume"] if resume else []),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -49,3 +49,24 @@ def start_run(config: RunConfig, runs_dir: str | None = None) -> tuple[RunDir, s
     """Create a run directory for ``config`` and launch its worker."""
     run = create_run(config, runs_dir)
     return run, launch_worker(run)
+
+
+class ResumeError(RuntimeError):
+    """The run cannot be resumed (it is running, or it finished); the message says which."""
+
+
+def resume_run(run: RunDir, python: str | None = None) -> subprocess.Popen:
+    """Continue a stopped, failed or crashed run from its last checkpoint, in a new worker."""
+    if run.worker_alive():
+        raise ResumeError(f"{run.name} is still running; there is nothing to resume.")
+    status = run.read_status_file()
+    if status.state == "done":
+        raise ResumeError(f"{run.name} finished all its steps; train a new run to go further.")
+    # Commands the last worker already obeyed (a stop, say) must not reach the new one.
+    run.control_path.unlink(missing_ok=True)
+    run.launch_path.unlink(missing_ok=True)
+    status.state, status.message, status.error, status.finished_at = "queued", "resuming", None, None
+    status.queued_at = time.time()  # the queued grace period counts from now
+    run.write_status(status)
+    return launch_worker(run, python, resume=True)
+

@@ -26,6 +26,8 @@ Event types and their fields:
                ``reward`` (weighted total, if any), ``advantage`` (GRPO, PPO)
 ``stage``      ``index``, ``total``, ``name``, ``max_steps`` (runs of several stages)
 ``checkpoint`` ``step``, ``path`` (relative to the run directory)
+``resume``     ``step``, ``stage``, ``checkpoint``: the run continues from that step; readers drop
+               later points of the attempt before (they are trained again)
 ``log``        ``level`` ('info' | 'warning'), ``message``
 ``error``      ``message`` (in words), ``traceback``
 ``summary``    ``values`` (final numbers: runtime, mean loss, …)
@@ -45,7 +47,8 @@ from typing import Any, Iterator
 
 SCHEMA_VERSION = 1
 
-EVENT_TYPES = ("status", "stage", "model", "dataset", "metrics", "sample", "checkpoint", "log", "error", "summary")
+EVENT_TYPES = ("status", "stage", "model", "dataset", "metrics", "sample", "checkpoint", "log", "error", "summary",
+               "resume")
 
 # Metric names as trainers log them → the canonical names every screen uses.
 CANONICAL_METRICS = {

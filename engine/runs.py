@@ -66,6 +66,7 @@ class RunStatus:
     step: int = 0
     total: int | None = None
     created_at: float | None = None
+    queued_at: float | None = None  # the last time a worker was asked for (creation or resume)
     started_at: float | None = None
     updated_at: float | None = None
     finished_at: float | None = None
@@ -131,7 +132,9 @@ class RunDir:
             return status
         if status.state == "queued" and self._launcher_pid_alive():
             return status
-        if status.state == "queued" and status.created_at and time.time() - status.created_at < QUEUED_GRACE_S and not self.launch_path.exists():
+        queued_at = status.queued_at or status.created_at
+        if status.state == "queued" and queued_at and time.time() - queued_at < QUEUED_GRACE_S \
+                and not self.launch_path.exists():
             return status
         status.state = "crashed"
         status.message = status.message or "the worker stopped without saying why; see worker.log"
@@ -179,12 +182,8 @@ class RunDir:
         return EventTail(self.events_path)
 
     def latest_checkpoint(self) -> Path | None:
-        """The checkpoint folder with the highest step, if any."""
-        found = sorted(
-            (p for p in self.checkpoints_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
-            key=lambda p: int(p.name.split("-")[-1]),
-        )
-        return found[-1] if found else None
+        """The run's (last stage's) newest complete checkpoint, if any."""
+        return latest_checkpoint(self.checkpoints_dir)
 
 
 class CommandReader:
@@ -201,6 +200,14 @@ class CommandReader:
             if command in COMMANDS:
                 commands.append(command)
         return commands
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The highest-numbered complete ``checkpoint-N`` in ``folder``: one a kill mid-save left half
+    written has no ``trainer_state.json`` yet (trainers write it last) and is passed over."""
+    complete = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
+                and (p / "trainer_state.json").is_file() and (p / "adapter_config.json").is_file()]
+    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
 def pid_alive(pid: int) -> bool:

@@ -7,6 +7,7 @@ seconds, not a model load.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import data
@@ -23,8 +24,9 @@ if TYPE_CHECKING:  # pragma: no cover
 class StageRunner:
     """Trains one ``Stage`` for a ``Worker`` and saves its adapter."""
 
-    def __init__(self, worker: "Worker", stage: Stage, backend: Backend):
+    def __init__(self, worker: "Worker", stage: Stage, backend: Backend, resume_from: Path | None = None):
         self.worker, self.stage, self.backend = worker, stage, backend
+        self.resume_from = resume_from  # a checkpoint of this stage to continue from
         self.config: RunConfig = stage.config
         self.spec: MethodSpec = get_method(self.config.method_name)
 
@@ -114,7 +116,11 @@ class StageRunner:
             w.log("stopped before the first step; nothing was trained")
             return "stopped"
         w.set_state("training", f"stage {self.stage.index}: {spec.title}" if w.status.stage_count else None)
-        trainer.train()
+        if self.resume_from is not None:
+            # The trainer restores weights, optimiser, schedule, generators and data position.
+            trainer.train(resume_from_checkpoint=str(self.resume_from))
+        else:
+            trainer.train()
         w.set_state("saving", "saving the adapter")
         save_adapter(trainer.model, tokenizer, self.stage.adapter_dir)
         if hasattr(trainer, "save_extra"):

@@ -1,10 +1,12 @@
-"""The engine worker: ``python -m engine.worker RUN_DIR`` trains one run.
+"""The engine worker: ``python -m engine.worker RUN_DIR [--resume]`` trains one run.
 
 It is its own process, started detached by ``engine.launch``, so a crash, an
 OOM or a hung reward function never takes the UI down, and closing the UI
 does not stop training. It reads ``config.toml``, reports through
 ``events.jsonl`` and ``status.json``, and obeys ``control``. States go
-queued → loading → training → saving → done | stopped | failed.
+queued → loading → training → saving → done | stopped | failed. With
+``--resume`` it continues a stopped, failed or crashed run from its last
+complete checkpoint; stages that finished before are kept.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 from engine.config import ConfigError
 from engine.fsutil import swap_dir
 from engine.protocol import EventWriter
-from engine.runs import RunDir
+from engine.runs import RunDir, latest_checkpoint
 from engine.stage_runner import StageRunner
 
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
@@ -50,11 +52,14 @@ class Worker:
     def log(self, message: str, level: str = "info") -> None:
         self.events.emit("log", level=level, message=message)
 
-    def run_to_end(self) -> int:
+    def run_to_end(self, resume: bool = False) -> int:
         self.status.pid = os.getpid()
-        self.status.started_at = time.time()
+        if resume:
+            self.status.error, self.status.finished_at, self.status.message = None, None, None
+        else:
+            self.status.started_at = time.time()
         try:
-            state = self._train()
+            state = self._train(resume)
         except Exception as error:  # every failure becomes an event, never a silent exit
             message = describe_error(error)
             # A reward function's own traceback (from its process) comes first: it is the one to read.
@@ -66,8 +71,8 @@ class Worker:
         self.set_state(state)
         return EXIT_OK
 
-    def _train(self) -> str:
-        self.set_state("loading", "reading the config")
+    def _train(self, resume: bool = False) -> str:
+        self.set_state("loading", "resuming" if resume else "reading the config")
         config = self.run.load_config()
         from engine.models import choose_backend
         from engine.stages import plan_stages
@@ -76,12 +81,25 @@ class Worker:
         # Unsloth must be imported before trl/transformers/peft: choose first.
         backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype)
         for stage in stages:
+            finished = stage.index < len(stages) and (stage.adapter_dir / "adapter_config.json").is_file()
+            if resume and finished:
+                self.log(f"stage {stage.index} ({stage.name}) finished before; its adapter is kept")
+                continue
+            checkpoint = latest_checkpoint(stage.checkpoints_dir) if resume else None
             if len(stages) > 1:
                 self.status.stage, self.status.stage_index, self.status.stage_count = stage.name, stage.index, len(stages)
                 self.status.step = 0
-                self.events.emit("stage", index=stage.index, total=len(stages), name=stage.name,
-                                 max_steps=stage.config.training.max_steps)
-            outcome = StageRunner(self, stage, backend).run()
+                if checkpoint is None:  # a resumed stage keeps its curves: no fresh stage marker
+                    self.events.emit("stage", index=stage.index, total=len(stages), name=stage.name,
+                                     max_steps=stage.config.training.max_steps)
+            if resume:
+                step = int(checkpoint.name.split("-")[-1]) if checkpoint else 0
+                self.status.step = step
+                self.events.emit("resume", step=step, stage=stage.index,
+                                 checkpoint=str(checkpoint.relative_to(self.run.path)) if checkpoint else None)
+                self.log(f"resuming from {checkpoint.name}" if checkpoint else
+                         f"no checkpoint of stage {stage.index} was saved; it starts again from step 0")
+            outcome = StageRunner(self, stage, backend, checkpoint).run()
             if outcome == "stopped" and stage.index < len(stages):
                 # The user stopped an early stage: its adapter is the run's result.
                 shutil.copytree(stage.adapter_dir, self.run.adapter_dir, dirs_exist_ok=True)
@@ -133,8 +151,10 @@ def acquire_lock(run: RunDir, wait_s: float = 5.0) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    resume = "--resume" in argv
+    argv = [a for a in argv if a != "--resume"]
     if len(argv) != 1:
-        print("usage: python -m engine.worker RUN_DIR", file=sys.stderr)
+        print("usage: python -m engine.worker RUN_DIR [--resume]", file=sys.stderr)
         return 2
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -148,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BUSY
     # SIGTERM (e.g. `kill`, a closing session) is a polite stop: save, then exit.
     signal.signal(signal.SIGTERM, lambda *_: run.send_command("stop"))
-    return Worker(run).run_to_end()
+    return Worker(run).run_to_end(resume)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ``rft`` command line: train, list, stop and export runs headless.
+"""The ``rft`` command line: train, list, stop, resume and export runs headless.
 
 ``rft train PRESET`` starts the very same detached worker the dashboard
 starts and prints progress from the same events. Nothing here imports torch.
@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="replace an existing export without asking")
     export.add_argument("--runs-dir", help="folder holding run directories")
 
+    resume = sub.add_parser("resume", help="continue a stopped, failed or crashed run from its last checkpoint")
+    resume.add_argument("run", help="run name or path")
+    resume.add_argument("--runs-dir", help="folder holding run directories")
+    resume.add_argument("--detach", action="store_true", help="resume it and return at once")
+
     stop = sub.add_parser("stop", help="ask a run to finish its step, save and stop")
     stop.add_argument("run", help="run name or path")
     stop.add_argument("--runs-dir", help="folder holding run directories")
@@ -85,7 +90,28 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     run = create_run(config, args.runs_dir or os.environ.get("RFT_RUNS_DIR") or config.output.runs_dir)
     launch_worker(run)
     console.print(f"run [bold]{run.name}[/bold] started in {run.path}", highlight=False)
-    if args.detach:
+    return _follow_to_end(run, console, args.detach)
+
+
+def cmd_resume(args: argparse.Namespace, console: Console) -> int:
+    from engine.launch import ResumeError, resume_run
+
+    run = _find_run(args, console)
+    if run is None:
+        return EXIT_USAGE
+    try:
+        resume_run(run)
+    except ResumeError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        return EXIT_USAGE
+    console.print(f"resuming [bold]{run.name}[/bold] from the last complete checkpoint of the stage it stopped in",
+                  highlight=False)
+    return _follow_to_end(run, console, args.detach)
+
+
+def _follow_to_end(run: RunDir, console: Console, detach: bool) -> int:
+    """Print a run's progress until it ends; Ctrl+C stops it politely, a second one leaves it running."""
+    if detach:
         console.print(f"follow it with `rft runs`; stop it with `rft stop {run.name}`", highlight=False)
         return EXIT_OK
 
@@ -108,7 +134,8 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK
     if state.state in {"failed", "crashed"}:
         console.print(f"[red]{state.state}:[/red] {state.error or 'see worker.log'}", highlight=False)
-        console.print(f"details: {run.events_path} and {run.log_path}", highlight=False)
+        console.print(f"details: {run.events_path} and {run.log_path}; `rft resume {run.name}` continues it",
+                      highlight=False)
         return EXIT_FAILED
     return EXIT_OK  # detached by a second Ctrl+C
 
@@ -251,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args.command, args.run, args.runs_dir = "app", None, None
     handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop, "app": cmd_app,
-               "rewards": cmd_rewards, "export": cmd_export}[args.command]
+               "rewards": cmd_rewards, "export": cmd_export, "resume": cmd_resume}[args.command]
     return handler(args, console)
 
 

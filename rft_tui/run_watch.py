@@ -29,6 +29,11 @@ class Series:
         self.steps.append(step)
         self.values.append(value)
 
+    def drop_after(self, step: int) -> None:
+        """Forget points past ``step`` (a resumed run trains them again)."""
+        keep = next((i for i, s in enumerate(self.steps) if s > step), len(self.steps))
+        del self.steps[keep:], self.values[keep:]
+
 
 class RunWatch:
     """Folds a run's events into what the dashboard draws."""
@@ -77,6 +82,12 @@ class RunWatch:
             # A new stage restarts the step count; its curves start afresh too.
             self.stage, self.series, self.step, self.first_step = event, {}, 0, None
             self.total = event.get("max_steps")
+        elif kind == "resume":
+            step = event.get("step", 0)
+            for series in self.series.values():
+                series.drop_after(step)
+            self.samples = deque((s for s in self.samples if s.get("step", 0) <= step), maxlen=MAX_SAMPLES)
+            self.step, self.first_step, self.error = step, None, None
         elif kind == "model":
             self.model = event
         elif kind == "dataset":

@@ -24,6 +24,8 @@ from engine.methods.ppo import Params
 from engine.rollout import RolloutBatch, generate_rollouts, sequence_forward
 from engine.trainer_context import TrainerContext
 
+RNG_FILE = "rng_state.pt"
+
 VALUE_HEAD_FILE = "value_head.pt"
 
 
@@ -142,8 +144,10 @@ class PPOTrainer:
 
     # -- the loop -------------------------------------------------------------
 
-    def train(self) -> None:
+    def train(self, resume_from_checkpoint: str | None = None) -> None:
         torch.manual_seed(self.training.seed)
+        if resume_from_checkpoint:
+            self._load_checkpoint(Path(resume_from_checkpoint))
         callbacks = self.ctx.callbacks
         for cb in callbacks:
             cb.on_train_begin(self.args, self.state, self.control)
@@ -192,10 +196,31 @@ class PPOTrainer:
         torch.save(self.value_head.state_dict(), path / VALUE_HEAD_FILE)
         torch.save(self.optimizer.state_dict(), path / "optimizer.pt")
         torch.save(self.scheduler.state_dict(), path / "scheduler.pt")
+        # What makes a resumed run continue exactly: the generators and where the data order stands.
+        torch.save({"python": self.rng.getstate(), "order": list(self._order), "torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+                   path / RNG_FILE)
         (path / "trainer_state.json").write_text(json.dumps({"global_step": self.state.global_step}))
         for cb in self.ctx.callbacks:
             cb.on_save(self.args, self.state, self.control)
         return path
+
+    def _load_checkpoint(self, path: Path) -> None:
+        """Continue from ``save_checkpoint``'s folder: weights, optimiser, schedule, generators, data order."""
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        set_peft_model_state_dict(self.model, load_file(str(path / "adapter_model.safetensors")))
+        self.value_head.load_state_dict(torch.load(path / VALUE_HEAD_FILE, map_location=self.device))
+        self.optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location=self.device))
+        self.scheduler.load_state_dict(torch.load(path / "scheduler.pt"))
+        self.state.global_step = json.loads((path / "trainer_state.json").read_text())["global_step"]
+        rng = torch.load(path / RNG_FILE, weights_only=False)
+        self.rng.setstate(rng["python"])
+        self._order = list(rng["order"])
+        torch.set_rng_state(rng["torch"])
+        if rng.get("cuda") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
 
 
 def _mean(values: list[float | None]) -> float:

@@ -1,7 +1,8 @@
 """The playground: ask the base model and the tuned one the same thing and read both answers.
 
 Answers stream in side by side from the engine's playground process; the
-run's reward functions score both under them. Greedy or sampled is one key.
+run's reward functions score both under them. Greedy or sampled is one key;
+the adapter can be the run's final one or any checkpoint's.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Select, Static
 
+from engine.export import sources
 from engine.runs import RunDir
 from rft_tui.playground_client import PlaygroundSession
 
@@ -40,7 +42,10 @@ class PlaygroundScreen(Screen):
         self.answers: dict[str, dict[str, Any]] = {}  # the last complete answer per side
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="pg-title")
+        with Horizontal(id="pg-top"):
+            yield Static("", id="pg-title")
+            yield Select([(f"adapter: {s}", s) for s in sources(self.run)] or [(self.source, self.source)],
+                         value=self.source, allow_blank=False, id="pg-source")
         with Horizontal(id="pg-answers"):
             for side, title in SIDES.items():
                 with Vertical(classes="pg-side", id=f"pg-{side}"):
@@ -55,10 +60,23 @@ class PlaygroundScreen(Screen):
 
     def on_mount(self) -> None:
         self._title()
+        self._start_session()
+        self.query_one("#pg-prompt", Input).focus()
+
+    def _start_session(self) -> None:
+        if self.session is not None:
+            self.session.close()
+        self.busy = True
+        self.query_one("#pg-probes", OptionList).clear_options()
         self._status(f"loading {self.run.name} ({self.source}) in the engine…")
         self.session = PlaygroundSession(self.run, self.source)
-        self._read_events()
-        self.query_one("#pg-prompt", Input).focus()
+        self._read_events(self.session)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "pg-source" and event.value != self.source:
+            self.source = event.value  # another checkpoint: a new engine process loads its adapter
+            self._title()
+            self._start_session()
 
     def on_unmount(self) -> None:
         if self.session is not None:
@@ -72,12 +90,14 @@ class PlaygroundScreen(Screen):
     def _status(self, message: str, style: str = "dim") -> None:
         self.query_one("#pg-status", Static).update(Text(message, style=style))
 
-    @work(thread=True, exclusive=True, group="playground", exit_on_error=False)
-    def _read_events(self) -> None:
-        for event in self.session.events():
-            self.app.call_from_thread(self.on_engine_event, event)
+    @work(thread=True, group="playground", exit_on_error=False)
+    def _read_events(self, session: PlaygroundSession) -> None:
+        for event in session.events():
+            self.app.call_from_thread(self.on_engine_event, event, session)
 
-    def on_engine_event(self, event: dict[str, Any]) -> None:
+    def on_engine_event(self, event: dict[str, Any], session: PlaygroundSession | None = None) -> None:
+        if session is not None and session is not self.session:
+            return  # the last words of a session this screen has replaced
         kind = event["event"]
         if kind == "ready":
             self.busy = False

@@ -25,6 +25,7 @@ class RunsScreen(Screen):
         Binding("o", "compare", "overlay marked"),
         Binding("p", "playground", "playground"),
         Binding("x", "export", "export"),
+        Binding("R", "resume", "resume"),
         Binding("escape", "app.switch_mode('setup')", "setup"),
         Binding("d", "app.switch_mode('dashboard')", "dashboard"),
     ]
@@ -103,6 +104,21 @@ class RunsScreen(Screen):
             self.notify(f"{run.name} has saved no adapter yet: nothing to talk to", severity="warning")
             return
         self.app.push_screen(PlaygroundScreen(run, available[0]))
+
+    def action_resume(self) -> None:
+        from engine.launch import ResumeError, resume_run
+
+        key = self._cursor_run()
+        if key is None:
+            return
+        run = RunDir(key)
+        try:
+            self.app.started.append(resume_run(run))
+        except ResumeError as error:
+            self.notify(str(error), severity="warning")
+            return
+        self.notify(f"resuming {run.name} from its last checkpoint")
+        self.app.open_run(run)
 
     def action_export(self) -> None:
         from rft_tui.screens.export import ExportScreen

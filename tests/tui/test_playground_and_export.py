@@ -19,7 +19,8 @@ from tests.tui.test_app import SIZE, _until
 @pytest.fixture(scope="module")
 def finished_run(tiny_model_dir, tmp_path_factory) -> RunDir:
     config = tiny_config(tiny_model_dir, tmp_path_factory.mktemp("runs"),
-                         training={"max_steps": 4, "batch_size": 4, "learning_rate": 1e-2, "sample_every": 0})
+                         training={"max_steps": 4, "batch_size": 4, "learning_rate": 1e-2, "sample_every": 0,
+                                   "save_steps": 2})
     config = config.model_validate({**config.model_dump(), "rewards": [{"name": "length", "params": {"target_chars": 0}}]})
     run, _ = start_run(config)
     assert wait_final(run, timeout=300).state == "done"
@@ -57,6 +58,15 @@ def test_the_playground_answers_one_prompt_from_both_models(finished_run):
                 assert "length" in _text(app, f"#pg-{side}-rewards")
             # The adapter changes the model: the two sides are not one model asked twice.
             assert screen.answers["base"]["text"] != screen.answers["tuned"]["text"]
+            first_session = screen.session
+            screen.query_one("#pg-source").value = "checkpoint-2"  # an earlier adapter: a new engine process
+            await _until(pilot, lambda: screen.session is not first_session and not screen.busy, timeout=120,
+                         what="the checkpoint to load")
+            assert first_session.process.wait(timeout=10) == 0 and "checkpoint-2" in _text(app, "#pg-title")
+            await pilot.click("#pg-prompt")
+            await pilot.press("enter")
+            await _until(pilot, lambda: len(screen.answers) == 2 and not screen.busy, timeout=120,
+                         what="two answers from the checkpoint")
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, PlaygroundScreen)

@@ -1,0 +1,86 @@
+"""Resume: a stopped or killed run continues from its checkpoint and matches an uninterrupted one."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from engine.config import RunConfig
+from engine.launch import ResumeError, resume_run, start_run
+from engine.protocol import read_events
+from engine.runs import RunDir
+from tests.conftest import tiny_config, wait_final, wait_for
+
+SHORT = [{"name": "length", "params": {"target_chars": 0, "tolerance": 30}}]
+CASES = {
+    "sft": ({"name": "sft"}, {"source": "builtin:arithmetic-sft"}),
+    "grpo": ({"name": "grpo", "num_generations": 4, "max_completion_length": 8}, {"source": "builtin:arithmetic-prompts"}),
+    "ppo": ({"name": "ppo", "max_new_tokens": 8}, {"source": "builtin:arithmetic-prompts"}),
+}
+
+
+def _config(model_dir, runs_dir, method: str) -> RunConfig:
+    params, dataset = CASES[method]
+    config = tiny_config(model_dir, runs_dir, method=params, dataset=dataset,
+                         training={"max_steps": 8, "batch_size": 4, "learning_rate": 1e-2, "save_steps": 2,
+                                   "sample_every": 0, "seed": 7})
+    if method != "sft":
+        config = RunConfig.model_validate({**config.model_dump(), "rewards": SHORT})
+    return config
+
+
+def _by_step(run: RunDir, name: str) -> dict[int, float]:
+    """The metric per step; a step trained again after a resume counts as its last logging."""
+    return {e["step"]: e["values"][name] for e in read_events(run.events_path)
+            if e["type"] == "metrics" and name in e["values"]}
+
+
+@pytest.mark.parametrize("method", list(CASES))
+def test_a_stopped_run_resumes_and_matches_an_uninterrupted_one_step_for_step(tiny_model_dir, tmp_path, method):
+    whole, _ = start_run(_config(tiny_model_dir, tmp_path / "a", method))
+    assert wait_final(whole, timeout=300).state == "done"
+
+    run, _ = start_run(_config(tiny_model_dir, tmp_path / "b", method))
+    wait_for(run, lambda s: s.step >= 3, timeout=300, what="step 3")
+    run.send_command("stop")
+    stopped = wait_final(run, timeout=300)
+    assert stopped.state == "stopped" and stopped.step < 8
+    resume_run(run)
+    assert wait_final(run, timeout=300).state == "done"
+
+    resumes = [e for e in read_events(run.events_path) if e["type"] == "resume"]
+    assert [e["step"] for e in resumes] == [stopped.step]
+    metric = "loss" if method == "sft" else "reward"
+    assert list(_by_step(run, metric)) == list(range(1, 9))
+    for name in (metric, "lr"):
+        want, got = _by_step(whole, name), _by_step(run, name)
+        assert got == pytest.approx(want, rel=1e-5, abs=1e-7), name
+
+
+def test_a_killed_run_reads_as_crashed_then_resumes_from_its_last_checkpoint(tiny_model_dir, tmp_path):
+    run, process = start_run(_config(tiny_model_dir, tmp_path, "sft"))
+    wait_for(run, lambda s: s.step >= 5, timeout=300, what="step 5")
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    crashed = run.status()
+    assert crashed.state == "crashed"
+    checkpoint = run.latest_checkpoint()
+    assert checkpoint is not None and int(checkpoint.name.split("-")[1]) >= 4
+    resume_run(run)
+    assert wait_final(run, timeout=300).state == "done"
+    assert [e["step"] for e in read_events(run.events_path) if e["type"] == "resume"] == \
+        [int(checkpoint.name.split("-")[1])]
+    assert list(_by_step(run, "loss")) == list(range(1, 9))
+    assert (run.adapter_dir / "adapter_model.safetensors").is_file()
+
+
+def test_a_finished_or_running_run_is_not_resumed(tiny_model_dir, tmp_path):
+    run, _ = start_run(_config(tiny_model_dir, tmp_path, "sft"))
+    wait_for(run, lambda s: s.state == "training", timeout=300, what="training")
+    with pytest.raises(ResumeError, match="still running"):
+        resume_run(run)
+    assert wait_final(run, timeout=300).state == "done"
+    with pytest.raises(ResumeError, match="finished all its steps"):
+        resume_run(run)
