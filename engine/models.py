@@ -100,6 +100,9 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSource:
         return ModelSource(name, f"{DEFAULT_MODEL_TITLE} (built-in)", "builtin", converted if ready else None)
     path = Path(name).expanduser()
     if path.exists() or name.startswith((".", "/", "~")):
+        if not path.exists():
+            raise ModelError(f"Model folder {str(path)!r} does not exist. Check model.name: a folder saved with "
+                             "save_pretrained, a Hugging Face id, or 'default'.")
         if not (path / "config.json").is_file():
             raise ModelError(
                 f"Model folder {str(path)!r} has no config.json. Point model.name at a folder "

@@ -51,13 +51,17 @@ class StageRunner:
         tokenizer = load_tokenizer(start_adapter or path)
         chat = bool(tokenizer.chat_template)
         if not chat:
-            if prepared.format == "messages":
+            # A chat dataset reaches here as messages, or split into prompt/answer turns (lists of messages).
+            conversational = prepared.format == "messages" or any(
+                isinstance(prepared.rows[0].get(key), list) for key in ("prompt", "completion", "chosen")
+            ) if prepared.rows else False
+            if conversational:
                 raise data.DatasetError(
                     f"The model {source.title} has no chat template, so a chat ('messages') dataset cannot be "
                     "rendered; use an instruct model or a prompt/completion or text dataset."
                 )
             prepared = data.prepare(cfg.dataset, spec.formats, chat=False, method=spec.title)
-        truncated = data.count_truncated(prepared.rows, tokenizer, cfg.model.max_seq_length, format=prepared.format)
+        truncated = data.check_lengths(prepared.rows, tokenizer, cfg.model.max_seq_length, format=prepared.format)
         w.events.emit("dataset", source=prepared.source, format=prepared.format, rows=len(prepared.rows),
                       columns=prepared.columns, truncated=truncated)
         if truncated:

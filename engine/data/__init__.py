@@ -34,11 +34,11 @@ from __future__ import annotations
 
 from engine.data.errors import DatasetError, PreparedDataset
 from engine.data.formats import COLUMN_SETTINGS, FORMAT_COLUMNS, OPTIONAL_COLUMNS, detect_format
-from engine.data.lengths import count_truncated, probe_prompts
+from engine.data.lengths import check_lengths, count_truncated, probe_prompts
 from engine.data.rows import prepare
 from engine.data.sources import ASSETS_DIR, builtin_datasets, load_rows
 
 __all__ = [
     "ASSETS_DIR", "COLUMN_SETTINGS", "FORMAT_COLUMNS", "OPTIONAL_COLUMNS", "DatasetError", "PreparedDataset",
-    "builtin_datasets", "count_truncated", "detect_format", "load_rows", "prepare", "probe_prompts",
+    "builtin_datasets", "check_lengths", "count_truncated", "detect_format", "load_rows", "prepare", "probe_prompts",
 ]

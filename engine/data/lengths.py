@@ -31,6 +31,19 @@ def count_truncated(rows: list[dict[str, Any]], tokenizer: Any, max_length: int,
     return truncated
 
 
+def check_lengths(rows: list[dict[str, Any]], tokenizer: Any, max_length: int, format: str | None = None) -> int:
+    """``count_truncated``, refusing a dataset none of whose rows fits: every one would lose its end,
+    which for answers is what training learns from."""
+    truncated = count_truncated(rows, tokenizer, max_length, format)
+    if rows and truncated == len(rows):
+        from engine.data.errors import DatasetError
+
+        raise DatasetError(f"Every one of the {len(rows)} rows is longer than model.max_seq_length = {max_length} "
+                           "tokens, so each would be cut before its end. Raise model.max_seq_length or use shorter "
+                           "rows.")
+    return truncated
+
+
 def _shape(row: dict[str, Any]) -> str:
     if "text" in row and "prompt" not in row:
         return "text"

@@ -23,7 +23,8 @@ def _serve(path: str, function: str, conn) -> None:
         fn = load_function(Path(path), function)
         conn.send(("ready", None))
     except BaseException as error:  # report any failure to load, then stop
-        conn.send(("error", (str(error), traceback.format_exc())))
+        # A RewardError already names the function; the parent names it again, so send only the problem.
+        conn.send(("error", (getattr(error, "problem", None) or str(error), traceback.format_exc())))
         return
     while True:
         try:

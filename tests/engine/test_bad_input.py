@@ -1,0 +1,319 @@
+"""Bad input, refused clearly: one table of cases, each with the words a person sees.
+
+Every case writes the user's files into a folder of its own, does what rft
+would do with them, and checks two things: the refusal says what is wrong (in
+words, never a bare traceback), and no file the user owns changed. The last
+test counts the cases per area.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import re
+import shutil
+import textwrap
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from engine.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, load_config
+from engine.data import DatasetError, check_lengths, prepare
+from engine.export import ExportError
+from engine.methods import get_method
+from engine.models import ModelError, choose_backend, resolve_model
+from engine.rewards.user_files import RewardError
+from tests.conftest import tiny_config, wait_final
+
+REFUSALS = (ConfigError, DatasetError, ModelError, RewardError, ExportError, ValueError, FileNotFoundError)
+
+
+@dataclass
+class World:
+    """The case's own folder of user files, and the shared tiny model and finished run when needed."""
+
+    user: Path
+    tiny_model: Callable[[], Path]
+    finished_run: Callable[[], Any]
+
+
+@dataclass
+class Case:
+    area: str
+    name: str
+    setup: Callable[[World], Callable[[], Any]]  # writes the user's files; returns what rft does with them
+    words: str  # a regular expression the message must match
+
+
+def _write(world: World, name: str, text: str | bytes) -> Path:
+    path = world.user / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def _jsonl(rows: list[dict]) -> str:
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def dataset(name: str, content: str | bytes, method: str = "sft", **columns: str):
+    def setup(world: World):
+        path = _write(world, name, content)
+        spec = get_method(method)
+        return lambda: prepare(DatasetConfig(source=str(path), **columns), spec.formats, method=spec.title)
+    return setup
+
+
+def preset(text: str, overrides: list[str] | None = None):
+    def setup(world: World):
+        path = _write(world, "mine.toml", textwrap.dedent(text))
+        return lambda: load_config(path, overrides)
+    return setup
+
+
+REWARDS = textwrap.dedent('''
+    import time
+
+    def _checking(prompts):
+        return "2 + 2" in str(prompts[0])
+
+    def boom(prompts, completions, **kwargs):
+        if _checking(prompts):
+            return [0.0] * len(completions)
+        raise ValueError("no idea how to score this")
+
+    def sleepy(prompts, completions, **kwargs):
+        if not _checking(prompts):
+            time.sleep(60)
+        return [0.0] * len(completions)
+
+    def wrong_length(prompts, completions, **kwargs):
+        return [0.0] * (len(completions) if _checking(prompts) else 1)
+
+    def not_a_number(prompts, completions, **kwargs):
+        return [0.0] * len(completions) if _checking(prompts) else [float("nan")] * len(completions)
+
+    def no_kwargs(prompts, completions):
+        return [0.0] * len(completions)
+''')
+
+
+def reward(function: str, timeout_s: float = 5.0):
+    def setup(world: World):
+        _write(world, "rewards/mine.py", REWARDS)
+        _write(world, "rewards/broken.py", "def f(prompts, completions, **kw):\n    return [1.0 for c in completions\n")
+
+        def act():
+            from engine.rewards.sandbox import SandboxedReward, validate
+            from engine.rewards.user_files import resolve_reward
+
+            fn = SandboxedReward(*resolve_reward(function), timeout_s)
+            try:
+                validate(fn, function)
+                return fn(prompts=["Ava has 3 pens.", "y"], completions=["<answer>3</answer>", "x"])
+            finally:
+                fn.close()
+        return act
+    return setup
+
+
+def model(name_of: Callable[[World], str]):
+    return lambda world: (lambda: resolve_model(name_of(world)))
+
+
+def lora_targets(world: World):
+    from engine.lora import load_model
+
+    path = world.tiny_model()
+    return lambda: load_model(path, choose_backend("transformers"), ModelConfig(name=str(path)),
+                              LoraConfig(target_modules=["no_such_layer"]), seed=0)
+
+
+def worker_error(sections: Callable[[World], dict]):
+    """Run the real worker on the tiny model and raise what it reported."""
+    def setup(world: World):
+        config = tiny_config(world.tiny_model(), world.user.parent / "runs", **sections(world))
+
+        def act():
+            from engine.launch import start_run
+            from engine.protocol import read_events
+
+            run, _ = start_run(config)
+            assert wait_final(run, timeout=300).state == "failed"
+            raise ValueError(next(e["message"] for e in read_events(run.events_path) if e["type"] == "error"))
+        return act
+    return setup
+
+
+def no_chat_template(world: World) -> dict:
+    folder = world.user.parent / "plain-model"
+    shutil.copytree(world.tiny_model(), folder)
+    (folder / "chat_template.jinja").unlink(missing_ok=True)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    path = _write(world, "chat.jsonl", _jsonl([{"messages": [{"role": "user", "content": "2+3?"},
+                                                            {"role": "assistant", "content": "5"}]}] * 4))
+    return {"model": {"name": str(folder)}, "dataset": {"source": str(path)}}
+
+
+def too_long(world: World):
+    from transformers import AutoTokenizer
+
+    path = _write(world, "long.jsonl", _jsonl([{"prompt": "What is 12 plus 30? " * 5, "completion": "42"}] * 3))
+    rows = prepare(DatasetConfig(source=str(path)), get_method("sft").formats, method="SFT").rows
+    tokenizer = AutoTokenizer.from_pretrained(world.tiny_model())
+    return lambda: check_lengths(rows, tokenizer, 8)
+
+
+def export_again(world: World):
+    from engine.export.make import Exporter
+
+    run = world.finished_run()
+    target = run.path / "exports" / "adapter"
+    if not target.exists():
+        Exporter(run, "adapter", log=lambda m: None).make()
+    world.user = run.path  # the run and its exports are what must not change
+    return lambda: Exporter(run, "adapter", log=lambda m: None).make()
+
+
+def export_disk_full(world: World):
+    import engine.export.make as make
+
+    run = world.finished_run()
+    world.user = run.path
+
+    def act():
+        original = make.shutil.copy2
+
+        def full(*args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        make.shutil.copy2 = full
+        try:
+            from engine.export.__main__ import main
+
+            main([str(run.path), "--format", "adapter", "--source", "checkpoint-2"])
+        finally:
+            make.shutil.copy2 = original
+    return act
+
+
+SFT_ROW = {"prompt": "What is 2 plus 3?", "completion": "<answer>5</answer>"}
+BASE = '[model]\nname = "default"\n[dataset]\nsource = "builtin:arithmetic-sft"\n[method]\nname = "sft"\n'
+
+CASES = [
+    # datasets
+    Case("dataset", "empty file", dataset("empty.jsonl", ""), r"empty|no rows"),
+    Case("dataset", "malformed line", dataset("bad.jsonl", _jsonl([SFT_ROW]) + '{"prompt": "x", \n'),
+         r"line 2"),
+    Case("dataset", "not UTF-8", dataset("latin.jsonl", '{"prompt": "caf\xe9", "completion": "x"}\n'.encode("latin-1")),
+         r"not UTF-8"),
+    Case("dataset", "wrong column type", dataset("types.jsonl", _jsonl([{"prompt": 12, "completion": "x"}] * 2)),
+         r"[Rr]ow 1.*'prompt'"),
+    Case("dataset", "missing column for the method",
+         dataset("sft.jsonl", _jsonl([SFT_ROW] * 3), method="dpo"), r"DPO needs preference.*missing columns"),
+    Case("dataset", "single-label KTO set",
+         dataset("kto.jsonl", _jsonl([{**SFT_ROW, "label": True}] * 3), method="kto"),
+         r"KTO needs both desirable .* and undesirable"),
+    Case("dataset", "empty answer", dataset("blank.jsonl", _jsonl([SFT_ROW, {"prompt": "x", "completion": ""}])),
+         r"[Rr]ow 2.*empty"),
+    Case("dataset", "file that does not exist",
+         lambda w: (lambda: prepare(DatasetConfig(source=str(w.user / "nope.jsonl")), ("prompt_completion",))),
+         r"does not exist"),
+    Case("dataset", "unknown built-in",
+         lambda w: (lambda: prepare(DatasetConfig(source="builtin:nope"), ("prompt_completion",))),
+         r"arithmetic-sft"),
+    Case("dataset", "CSV without the mapped column",
+         dataset("pairs.csv", "question,reply\n2+3?,5\n", prompt_column="prompt_text"), r"prompt_text"),
+    Case("dataset", "text rows for GRPO", dataset("text.jsonl", _jsonl([{"text": "hello"}] * 2), method="grpo"),
+         r"does not fit GRPO.*missing column 'prompt'"),
+    Case("dataset", "every row longer than the max length", too_long, r"Every one of the 3 rows is longer"),
+    # presets
+    Case("preset", "unknown key", preset(BASE + "[training]\nmax_stpes = 3\n"), r"training\.max_stpes"),
+    Case("preset", "wrong type", preset(BASE + '[training]\nmax_steps = "ten"\n'), r"training\.max_steps"),
+    Case("preset", "out of range", preset(BASE + "[training]\nlearning_rate = -1\n"), r"training\.learning_rate"),
+    Case("preset", "method that does not exist", preset(BASE.replace('"sft"', '"sftt"')), r"sftt"),
+    Case("preset", "not TOML", preset(BASE + "[training\n"), r"not valid TOML"),
+    Case("preset", "unknown section", preset(BASE + "[trainer]\nsteps = 1\n"), r"trainer"),
+    Case("preset", "override of a key that is not there", preset(BASE, ["training.stepz=3"]), r"training\.stepz"),
+    Case("preset", "override without a value", preset(BASE, ["training.max_steps"]), r"section\.key=value"),
+    Case("preset", "unknown method parameter", preset(BASE + "colum = 3\n"), r"has no parameter 'colum'|colum"),
+    # models
+    Case("model", "missing folder", model(lambda w: str(w.user / "no-model")), r"does not exist\. Check model\.name"),
+    Case("model", "folder without config.json",
+         lambda w: (lambda folder: (lambda: resolve_model(str(folder))))(_write(w, "half/tokenizer.json", "{}").parent),
+         r"no config\.json"),
+    Case("model", "hub id offline, not cached", model(lambda w: "someone/not-cached-model"),
+         r"not in the local Hugging Face cache and the hub is offline"),
+    Case("model", "LoRA finds no layer to adapt", lora_targets, r"LoRA cannot be applied"),
+    Case("model", "chat dataset, no chat template", worker_error(no_chat_template), r"has no chat template"),
+    Case("model", "4-bit without a GPU", lambda w: (lambda: choose_backend("auto", load_in_4bit=True)),
+         r"needs a CUDA GPU"),
+    # reward functions
+    Case("reward", "raises", reward("mine.py:boom"), r"'mine\.py:boom'.*raised ValueError: no idea"),
+    Case("reward", "hangs", reward("mine.py:sleepy", timeout_s=1.0), r"did not return within 1 s"),
+    Case("reward", "wrong number of scores", reward("mine.py:wrong_length"), r"returned 1 scores for 2"),
+    Case("reward", "NaN", reward("mine.py:not_a_number"), r"returned nan on the completion"),
+    Case("reward", "syntax error", reward("broken.py:f"), r"^reward function 'broken\.py:f' has a syntax error at line 2"),
+    Case("reward", "wrong signature", reward("mine.py:no_kwargs"),
+         r"^reward function 'mine\.py:no_kwargs' must be defined as def f\(prompts, completions, \*\*kwargs\)"),
+    Case("reward", "file outside the rewards folder",
+         lambda w: (lambda: __import__("engine.rewards.user_files", fromlist=["x"]).resolve_reward("/etc/x.py:f")),
+         r"outside your rewards folder"),
+    Case("reward", "unknown built-in", lambda w: (lambda: __import__("engine.rewards", fromlist=["x"])
+                                                  .make_reward("formatt")), r"formatt"),
+    # exports
+    Case("export", "target exists", export_again, r"already exists.*--force"),
+    Case("export", "disk full", export_disk_full, r"The disk is full"),
+]
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+            and p.name not in {"worker.lock"}}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_model_dir, tmp_path_factory):
+    from engine.launch import start_run
+
+    runs = tmp_path_factory.mktemp("bad-input-runs")
+    run, _ = start_run(tiny_config(tiny_model_dir, runs, training={"max_steps": 2, "save_steps": 2,
+                                                                     "sample_every": 0}))
+    assert wait_final(run, timeout=300).state == "done"
+    return run
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.area}: {c.name}" for c in CASES])
+def test_bad_input_is_refused_in_words_and_nothing_of_yours_changes(case, tmp_path, monkeypatch, request, capsys):
+    user = tmp_path / "user"
+    user.mkdir()
+    monkeypatch.setenv("RFT_REWARDS_DIR", str(user / "rewards"))
+    world = World(user, lambda: request.getfixturevalue("tiny_model_dir"),
+                  lambda: request.getfixturevalue("finished_run"))
+    act = case.setup(world)
+    before = _snapshot(world.user)
+    try:
+        act()
+    except REFUSALS as error:
+        message = str(error)
+    except SystemExit as error:
+        message = str(error)
+    else:
+        # The export process reports through its JSON lines rather than raising.
+        lines = [json.loads(l) for l in capsys.readouterr().out.splitlines() if l.startswith("{")]
+        assert lines and lines[-1]["event"] == "error", f"{case.name}: nothing was refused"
+        message = lines[-1]["message"]
+    assert re.search(case.words, message, re.S), message
+    assert "Traceback (most recent call last)" not in message
+    assert _snapshot(world.user) == before, "a file of the user's changed"
+
+
+def test_the_suite_covers_at_least_thirty_cases_across_every_area(capsys):
+    counts = Counter(c.area for c in CASES)
+    with capsys.disabled():
+        print(f"\nbad-input cases: {len(CASES)} ({', '.join(f'{a} {n}' for a, n in counts.items())})")
+    assert len(CASES) >= 30 and set(counts) == {"dataset", "preset", "model", "reward", "export"}
