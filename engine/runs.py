@@ -130,6 +130,10 @@ class RunDir:
         status = self.read_status_file()
         if status.is_final or self.worker_alive():
             return status
+        # The worker may have written its final state and exited between the two looks above.
+        status = self.read_status_file()
+        if status.is_final:
+            return status
         if status.state == "queued" and self._launcher_pid_alive():
             return status
         queued_at = status.queued_at or status.created_at

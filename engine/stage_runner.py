@@ -17,6 +17,9 @@ from engine.models import Backend
 from engine.probes import probe_rows
 from engine.stages import Stage, resolve_adapter
 
+# What a checkpoint holds only to continue training; the rest is the adapter a run keeps.
+TRAINING_STATE_FILES = ("optimizer", "scheduler", "rng_state", "trainer_state", "training_args")
+
 if TYPE_CHECKING:  # pragma: no cover
     from engine.worker import Worker
 
@@ -33,6 +36,11 @@ class StageRunner:
     def run(self) -> str:
         w, cfg, spec = self.worker, self.config, self.spec
         w.status.total = cfg.training.max_steps
+        if self.resume_from is not None and int(self.resume_from.name.split("-")[-1]) >= cfg.training.max_steps:
+            # Training had finished and only saving was cut short: a trainer resumed here would train
+            # a step past max_steps, so the last checkpoint's adapter becomes the stage's result.
+            self._adapter_from_checkpoint(self.resume_from)
+            return "done"
         w.set_state("loading", f"checking dataset {cfg.dataset.source}")
         prepared = data.prepare(cfg.dataset, spec.formats, method=spec.title)
         reward_funcs, reward_weights = self._reward_functions()
@@ -140,3 +148,28 @@ class StageRunner:
         warn = lambda message: self.worker.log(message, level="warning")
         built = configured_rewards(self.config, self.worker.log)
         return [guard(r.fn, self.config.training.on_reward_error, warn) for r in built], [r.weight for r in built]
+
+    def _adapter_from_checkpoint(self, checkpoint: Path) -> None:
+        import shutil
+        import tempfile
+
+        from engine.fsutil import swap_dir
+        from engine.lora import load_tokenizer
+        from engine.models import prepare_default_model, resolve_model
+
+        w, target = self.worker, self.stage.adapter_dir
+        w.set_state("saving", f"saving the adapter of {checkpoint.name}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            for path in checkpoint.iterdir():
+                if path.is_file() and not path.name.startswith(TRAINING_STATE_FILES):
+                    shutil.copy2(path, tmp / path.name)
+            if not (tmp / "tokenizer_config.json").is_file():
+                source = resolve_model(self.config.model.name, self.config.model.revision)
+                load_tokenizer(source.path or prepare_default_model()).save_pretrained(tmp)
+            swap_dir(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        w.log(f"training had finished at {checkpoint.name}; its adapter is saved to {target}")
+

@@ -207,11 +207,11 @@ class Exporter:
 
     def _reward_model_adapter(self, adapter: Path, staging: Path) -> None:
         from engine.reward_model import load_reward_model
+        from engine.stage_runner import TRAINING_STATE_FILES
 
         self.log("writing the reward model's adapter")
         for path in adapter.iterdir():
-            if path.is_file() and not path.name.startswith(("optimizer", "scheduler", "rng_state", "trainer_state",
-                                                            "training_args")):
+            if path.is_file() and not path.name.startswith(TRAINING_STATE_FILES):
                 shutil.copy2(path, staging / path.name)
         config = self.run.load_config()
         adapter_config = json.loads((staging / "adapter_config.json").read_text())
