@@ -27,6 +27,7 @@ from engine.methods import get_method
 from engine.models import ModelError, choose_backend, resolve_model
 from engine.rewards.user_files import RewardError
 from tests.conftest import tiny_config, wait_final
+from tests.engine.test_reward_sandbox import USER_FILE  # functions that pass the load check, then misbehave
 
 REFUSALS = (ConfigError, DatasetError, ModelError, RewardError, ExportError, ValueError, FileNotFoundError)
 
@@ -74,36 +75,9 @@ def preset(text: str, overrides: list[str] | None = None):
     return setup
 
 
-REWARDS = textwrap.dedent('''
-    import time
-
-    def _checking(prompts):
-        return "2 + 2" in str(prompts[0])
-
-    def boom(prompts, completions, **kwargs):
-        if _checking(prompts):
-            return [0.0] * len(completions)
-        raise ValueError("no idea how to score this")
-
-    def sleepy(prompts, completions, **kwargs):
-        if not _checking(prompts):
-            time.sleep(60)
-        return [0.0] * len(completions)
-
-    def wrong_length(prompts, completions, **kwargs):
-        return [0.0] * (len(completions) if _checking(prompts) else 1)
-
-    def not_a_number(prompts, completions, **kwargs):
-        return [0.0] * len(completions) if _checking(prompts) else [float("nan")] * len(completions)
-
-    def no_kwargs(prompts, completions):
-        return [0.0] * len(completions)
-''')
-
-
 def reward(function: str, timeout_s: float = 5.0):
     def setup(world: World):
-        _write(world, "rewards/mine.py", REWARDS)
+        _write(world, "rewards/mine.py", USER_FILE)
         _write(world, "rewards/broken.py", "def f(prompts, completions, **kw):\n    return [1.0 for c in completions\n")
 
         def act():

@@ -135,4 +135,5 @@ def test_model_errors_say_what_to_do(tmp_path, model, monkeypatch):
     with pytest.raises(ModelError) as info:
         resolve_model(model)
     message = str(info.value)
-    assert ("config.json" in message) if model.startswith("/") else ("offline" in message and "hf download" in message)
+    assert ("does not exist" in message and "model.name" in message) if model.startswith("/") else \
+        ("offline" in message and "hf download" in message)
