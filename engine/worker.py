@@ -56,7 +56,7 @@ class Worker:
         self.status.pid = os.getpid()
         if resume:
             self.status.error, self.status.finished_at, self.status.message = None, None, None
-        else:
+        if not resume or self.status.started_at is None:
             self.status.started_at = time.time()
         try:
             state = self._train(resume)
@@ -81,11 +81,10 @@ class Worker:
         # Unsloth must be imported before trl/transformers/peft: choose first.
         backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype)
         for stage in stages:
-            finished = stage.index < len(stages) and (stage.adapter_dir / "adapter_config.json").is_file()
-            if resume and finished:
+            checkpoint = latest_checkpoint(stage.checkpoints_dir) if resume else None
+            if resume and _finished_before(stage, len(stages), checkpoint):
                 self.log(f"stage {stage.index} ({stage.name}) finished before; its adapter is kept")
                 continue
-            checkpoint = latest_checkpoint(stage.checkpoints_dir) if resume else None
             if len(stages) > 1:
                 self.status.stage, self.status.stage_index, self.status.stage_count = stage.name, stage.index, len(stages)
                 self.status.step = 0
@@ -100,12 +99,21 @@ class Worker:
                 self.log(f"resuming from {checkpoint.name}" if checkpoint else
                          f"no checkpoint of stage {stage.index} was saved; it starts again from step 0")
             outcome = StageRunner(self, stage, backend, checkpoint).run()
+            resume = False  # only the stage that was cut short resumes; the ones after it start afresh
             if outcome == "stopped" and stage.index < len(stages):
                 # The user stopped an early stage: its adapter is the run's result.
                 shutil.copytree(stage.adapter_dir, self.run.adapter_dir, dirs_exist_ok=True)
             if outcome == "stopped":
                 return "stopped"
         return "done"
+
+
+def _finished_before(stage: Any, stage_count: int, checkpoint: Path | None) -> bool:
+    """An earlier stage that saved its adapter after all its steps (one stopped early has a checkpoint
+    short of its max_steps and is resumed, not skipped)."""
+    if stage.index == stage_count or not (stage.adapter_dir / "adapter_config.json").is_file():
+        return False
+    return checkpoint is None or int(checkpoint.name.split("-")[-1]) >= stage.config.training.max_steps
 
 
 def save_adapter(model: Any, tokenizer: Any, target: Path) -> None:

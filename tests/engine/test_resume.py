@@ -84,3 +84,22 @@ def test_a_finished_or_running_run_is_not_resumed(tiny_model_dir, tmp_path):
     assert wait_final(run, timeout=300).state == "done"
     with pytest.raises(ResumeError, match="finished all its steps"):
         resume_run(run)
+
+
+def test_a_run_stopped_in_its_first_stage_finishes_that_stage_then_the_next(tiny_model_dir, tmp_path):
+    config = tiny_config(tiny_model_dir, tmp_path / "runs", model={"start_from": "sft"},
+                         dataset={"source": "builtin:arithmetic-prompts"},
+                         method={"name": "grpo", "num_generations": 2, "max_completion_length": 8},
+                         training={"max_steps": 2, "batch_size": 2})
+    run, _ = start_run(RunConfig.model_validate({**config.model_dump(), "rewards": [{"name": "format"}]}))
+    wait_for(run, lambda s: s.stage == "sft" and s.step >= 3, timeout=300, what="SFT step 3")
+    run.send_command("stop")
+    stopped = wait_final(run, timeout=300)
+    assert stopped.state == "stopped" and stopped.stage == "sft"
+    resume_run(run)
+    assert wait_final(run, timeout=300).state == "done", run.log_path.read_text()[-3000:]
+    events = read_events(run.events_path)
+    assert [(e["stage"], e["step"]) for e in events if e["type"] == "resume"] == [(1, stopped.step)]
+    sft_steps = {e["step"] for e in events if e["type"] == "metrics" and e.get("stage") == "sft"}
+    grpo_steps = [e["step"] for e in events if e["type"] == "metrics" and e.get("stage") == "grpo"]
+    assert sft_steps == set(range(1, 31)) and grpo_steps == [1, 2]
