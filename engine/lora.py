@@ -22,6 +22,26 @@ def load_tokenizer(path: Path) -> Any:
     return tokenizer
 
 
+def load_with_adapter(model_cfg: ModelConfig, adapter: Path, dtype: Any, device: str,
+                      progress: Any = None) -> tuple[Any, Any, Path, str]:
+    """A run's base model with ``adapter`` on top, for answering (eval mode, no LoRA training set-up).
+
+    Returns ``(model, tokenizer, base_path, base_title)``; the tokenizer is the adapter's when it saved
+    one (it may carry a fixed end-of-turn token), else the base model's.
+    """
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from engine.models import prepare_default_model, resolve_model
+
+    source = resolve_model(model_cfg.name, model_cfg.revision)
+    base_path = source.path or prepare_default_model(progress=progress)
+    tokenizer = load_tokenizer(adapter if (adapter / "tokenizer_config.json").is_file() else base_path)
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
+    model = PeftModel.from_pretrained(base, adapter).to(device).eval()
+    return model, tokenizer, Path(base_path), source.title
+
+
 def load_model(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int,
                kind: str = "causal_lm", start_adapter: Path | None = None) -> tuple[Any, Any]:
     """Return ``(peft_model, tokenizer)`` ready for a trainer.

@@ -40,13 +40,10 @@ class Playground:
 
     def __init__(self, run: RunDir, source: str = "final"):
         import torch
-        from peft import PeftModel
-        from transformers import AutoModelForCausalLM
 
         from engine.export import source_dir
-        from engine.lora import load_tokenizer
+        from engine.lora import load_with_adapter
         from engine.methods import get_method
-        from engine.models import prepare_default_model, resolve_model
         from engine.probes import probe_rows
         from engine.rewards.configured import configured_rewards
 
@@ -55,14 +52,11 @@ class Playground:
         if spec.model_kind != "causal_lm":
             raise ValueError(f"{run.name} trained a reward model ({spec.title}); it scores text and cannot answer. "
                              "Open the playground on a run that trains a policy.")
-        adapter = source_dir(run, source)
-        model_source = resolve_model(self.config.model.name, self.config.model.revision)
-        base_path = model_source.path or prepare_default_model(progress=lambda m: emit("progress", message=m))
-        self.tokenizer = load_tokenizer(adapter if (adapter / "tokenizer_config.json").is_file() else base_path)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-        base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
-        self.model = PeftModel.from_pretrained(base, adapter).to(self.device).eval()
+        self.model, self.tokenizer, _, _ = load_with_adapter(
+            self.config.model, source_dir(run, source), dtype, self.device,
+            progress=lambda message: emit("progress", message=message))
         self.chat = bool(self.tokenizer.chat_template)
         self.probes = probe_rows(self.config, spec, self.chat, 8)
         self.rewards = configured_rewards(self.config)

@@ -206,12 +206,27 @@ class CommandReader:
         return commands
 
 
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The highest-numbered complete ``checkpoint-N`` in ``folder``: one a kill mid-save left half
+# What a checkpoint holds only to continue training; the rest is the adapter a run keeps.
+TRAINING_STATE_FILES = ("optimizer", "scheduler", "rng_state", "trainer_state", "training_args")
+
+
+def checkpoint_step(checkpoint: Path) -> int:
+    """The step of a ``checkpoint-N`` folder."""
+    return int(checkpoint.name.split("-")[-1])
+
+
+def complete_checkpoints(folder: Path) -> list[Path]:
+    """The complete ``checkpoint-N`` folders in ``folder``, oldest first. One a kill mid-save left half
     written has no ``trainer_state.json`` yet (trainers write it last) and is passed over."""
     complete = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
                 and (p / "trainer_state.json").is_file() and (p / "adapter_config.json").is_file()]
-    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
+    return sorted(complete, key=checkpoint_step)
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest complete checkpoint in ``folder``, or None."""
+    found = complete_checkpoints(folder)
+    return found[-1] if found else None
 
 
 def pid_alive(pid: int) -> bool:

@@ -15,10 +15,8 @@ from engine.config import ConfigError, RunConfig
 from engine.methods import MethodSpec, get_method
 from engine.models import Backend
 from engine.probes import probe_rows
+from engine.runs import TRAINING_STATE_FILES, checkpoint_step
 from engine.stages import Stage, resolve_adapter
-
-# What a checkpoint holds only to continue training; the rest is the adapter a run keeps.
-TRAINING_STATE_FILES = ("optimizer", "scheduler", "rng_state", "trainer_state", "training_args")
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.worker import Worker
@@ -36,7 +34,7 @@ class StageRunner:
     def run(self) -> str:
         w, cfg, spec = self.worker, self.config, self.spec
         w.status.total = cfg.training.max_steps
-        if self.resume_from is not None and int(self.resume_from.name.split("-")[-1]) >= cfg.training.max_steps:
+        if self.resume_from is not None and checkpoint_step(self.resume_from) >= cfg.training.max_steps:
             # Training had finished and only saving was cut short: a trainer resumed here would train
             # a step past max_steps, so the last checkpoint's adapter becomes the stage's result.
             self._adapter_from_checkpoint(self.resume_from)

@@ -25,7 +25,7 @@ from typing import Any
 from engine.config import ConfigError
 from engine.fsutil import swap_dir
 from engine.protocol import EventWriter
-from engine.runs import RunDir, latest_checkpoint
+from engine.runs import RunDir, checkpoint_step, latest_checkpoint
 from engine.stage_runner import StageRunner
 
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
@@ -92,7 +92,7 @@ class Worker:
                     self.events.emit("stage", index=stage.index, total=len(stages), name=stage.name,
                                      max_steps=stage.config.training.max_steps)
             if resume:
-                step = int(checkpoint.name.split("-")[-1]) if checkpoint else 0
+                step = checkpoint_step(checkpoint) if checkpoint else 0
                 self.status.step = step
                 self.events.emit("resume", step=step, stage=stage.index,
                                  checkpoint=str(checkpoint.relative_to(self.run.path)) if checkpoint else None)
@@ -113,7 +113,7 @@ def _finished_before(stage: Any, stage_count: int, checkpoint: Path | None) -> b
     short of its max_steps and is resumed, not skipped)."""
     if stage.index == stage_count or not (stage.adapter_dir / "adapter_config.json").is_file():
         return False
-    return checkpoint is None or int(checkpoint.name.split("-")[-1]) >= stage.config.training.max_steps
+    return checkpoint is None or checkpoint_step(checkpoint) >= stage.config.training.max_steps
 
 
 def save_adapter(model: Any, tokenizer: Any, target: Path) -> None:

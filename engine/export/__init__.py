@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.runs import RunDir
+from engine.runs import RunDir, complete_checkpoints
 
 FORMATS = ("adapter", "merged", "gguf")
 GGUF_QUANTS = ("f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k")
@@ -27,9 +27,7 @@ class ExportError(RuntimeError):
 def sources(run: RunDir) -> list[str]:
     """What a run can export: ``final`` (its adapter) and each checkpoint, newest first."""
     found = [FINAL] if (run.adapter_dir / "adapter_config.json").is_file() else []
-    checkpoints = [p for p in run.checkpoints_dir.glob("checkpoint-*")
-                   if p.name.split("-")[-1].isdigit() and (p / "adapter_config.json").is_file()]
-    return found + [p.name for p in sorted(checkpoints, key=lambda p: -int(p.name.split("-")[-1]))]
+    return found + [p.name for p in reversed(complete_checkpoints(run.checkpoints_dir))]
 
 
 def source_dir(run: RunDir, source: str = FINAL) -> Path:

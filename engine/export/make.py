@@ -107,19 +107,13 @@ class Exporter:
 
     def _reference(self, config: Any, spec: Any, adapter: Path) -> _Reference:
         import torch
-        from peft import PeftModel
-        from transformers import AutoModelForCausalLM
 
-        from engine.lora import load_tokenizer
-        from engine.models import prepare_default_model, resolve_model
+        from engine.lora import load_with_adapter
         from engine.probes import probe_rows
 
         self.log(f"loading {config.model.name} with the adapter from {self.source}")
-        source = resolve_model(config.model.name, config.model.revision)
-        base_path = source.path or prepare_default_model(progress=self.log)
-        tokenizer = load_tokenizer(adapter if (adapter / "tokenizer_config.json").is_file() else base_path)
-        base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
-        model = PeftModel.from_pretrained(base, adapter).to(_device()).eval()
+        model, tokenizer, base_path, base_title = load_with_adapter(config.model, adapter, torch.float32, _device(),
+                                                                    progress=self.log)
         probes = probe_rows(config, spec, bool(tokenizer.chat_template), CHECK_PROMPTS)
         prompts = [p["prompt"] for p in probes] or [[{"role": "user", "content": "What is 2 plus 3?"}]]
         if not tokenizer.chat_template:
@@ -127,7 +121,7 @@ class Exporter:
         self.log(f"answering {len(prompts)} probe prompts with the adapter in memory")
         max_tokens = min(config.training.sample_max_new_tokens, CHECK_TOKENS)
         answers = greedy_answers(model, tokenizer, prompts, max_tokens)
-        return _Reference(model, tokenizer, Path(base_path), source.title, prompts, answers, max_tokens)
+        return _Reference(model, tokenizer, base_path, base_title, prompts, answers, max_tokens)
 
     @staticmethod
     def _margin(ref: _Reference) -> Callable[[int, list[int], int, int], float]:
@@ -207,7 +201,7 @@ class Exporter:
 
     def _reward_model_adapter(self, adapter: Path, staging: Path) -> None:
         from engine.reward_model import load_reward_model
-        from engine.stage_runner import TRAINING_STATE_FILES
+        from engine.runs import TRAINING_STATE_FILES
 
         self.log("writing the reward model's adapter")
         for path in adapter.iterdir():
