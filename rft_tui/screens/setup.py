@@ -128,9 +128,15 @@ class SetupScreen(Screen):
     async def _rebuild_form(self) -> None:
         old = self.query_one(ConfigForm)
         await old.remove()
-        await self.query_one("#tab-parameters").mount(ConfigForm(self._sections(), id="config-form"))
-        await self.query_one(RewardsPicker).remove()
-        await self.query_one("#tab-rewards").mount(RewardsPicker(self.base.get("rewards", []), id="rewards-picker"))
+        # The section in view stays in view: switching preset or method should not move the user.
+        await self.query_one("#tab-parameters").mount(ConfigForm(self._sections(), active=old.active,
+                                                                 id="config-form"))
+        old_picker = self.query_one(RewardsPicker)
+        await old_picker.remove()
+        picker = RewardsPicker(self.base.get("rewards", []), id="rewards-picker")
+        await self.query_one("#tab-rewards").mount(picker)
+        if old_picker.built:
+            await picker.build()
         self._sync_method_list()
         self.validate()
 
@@ -142,6 +148,10 @@ class SetupScreen(Screen):
             if self.base.get("method", {}).get("name") != event.option.id:
                 self.base["method"] = {"name": event.option.id}
         await self._rebuild_form()
+
+    async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-rewards":
+            await self.query_one(RewardsPicker).build()
 
     def on_config_form_edited(self, event: ConfigForm.Edited) -> None:
         self.validate()

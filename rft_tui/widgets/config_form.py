@@ -1,22 +1,27 @@
 """A form generated from the config schema: descriptions are help text, bounds validate as you type.
 
-Each field is its label and an input (a switch for booleans, a select for
-choices); the focused field's description, or its current error, shows in one
-help line above the fields, and a field with a problem turns red. ``values()`` returns the
-edited values as ``section.key → value`` overrides.
+The form shows one section (model, dataset, training, lora, method) at a time,
+picked from a row of section tabs; each field is its label and an input (a
+switch for booleans, a select for choices). The focused field's description,
+or its current error, shows in one help line above the fields; a field with a
+problem turns red, and so does its section's tab, so a problem in a section
+you are not looking at is still in view. ``values()`` returns every field's
+value as ``section.key → value`` overrides, shown or not.
 """
 
 from __future__ import annotations
 
 import typing
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from textual.app import ComposeResult
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, Label, Select, Static, Switch
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static, Switch, Tab, Tabs
 
 
 def _choices(annotation: Any) -> list[str] | None:
@@ -35,95 +40,170 @@ def _dom_id(path: str) -> str:
     return "field-" + path.replace(".", "--").replace("_", "-")
 
 
-class ConfigForm(Vertical):
-    """A grid of label and input per section, and one help line for the focused field.
+@dataclass
+class Field:
+    """One form field: where it lives, its type, its help."""
 
-    One help line instead of one per field keeps the widget count low, which is
-    what the screen's start-up time is made of.
+    path: str
+    section: str
+    name: str
+    annotation: Any
+    description: str
+
+
+class ConfigForm(Vertical):
+    """Section tabs, one help line, and the shown section's fields.
+
+    Only the shown section's widgets exist (a section is mounted when its tab
+    is picked): the widget count is what the first screen's start-up time is
+    made of. What was typed in a section survives switching away from it,
+    invalid text included.
     """
 
     class Edited(Message):
         """A field changed; the screen re-validates the whole config."""
 
-    def __init__(self, sections: list[tuple[str, type[BaseModel], BaseModel]], **kwargs):
+    def __init__(self, sections: list[tuple[str, type[BaseModel], BaseModel]], active: str | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
-        self.sections = sections
-        self.paths: dict[str, tuple[Any, Any]] = {}  # path → (annotation, initial value)
-        self.descriptions: dict[str, str] = {}
+        self.fields: dict[str, Field] = {}
+        self.raw: dict[str, Any] = {}  # path → the widget's value: text for inputs, as typed
+        self.section_names: list[str] = []
+        for prefix, model, current in sections:
+            self.section_names.append(prefix)
+            for name, info in model.model_fields.items():
+                if (prefix == "method" and name == "name") or \
+                        not (_scalar(info.annotation) or _choices(info.annotation)):
+                    continue
+                path = f"{prefix}.{name}"
+                self.fields[path] = Field(path, prefix, name, info.annotation, info.description or "")
+                value = getattr(current, name)
+                self.raw[path] = bool(value) if info.annotation is bool else \
+                    str(value) if _choices(info.annotation) else "" if value is None else str(value)
+        self.active = active if active in self.section_names else self.section_names[0]
         self.problems: dict[str, str] = {}
 
-    def compose(self) -> ComposeResult:
-        yield Static("Tab moves between fields; the focused field's help shows here.", id="field-help")
-        with VerticalScroll(id="form-fields"):
-            for prefix, model, current in self.sections:
-                yield Static(prefix or "general", classes="form-section")
-                with Grid(classes="form-grid"):
-                    yield from self._fields(prefix, model, current)
+    @property
+    def paths(self) -> list[str]:
+        """Every field's path, in form order."""
+        return list(self.fields)
 
-    def _fields(self, prefix: str, model: type[BaseModel], current: BaseModel) -> ComposeResult:
-        for name, info in model.model_fields.items():
-            if (prefix == "method" and name == "name") or not (_scalar(info.annotation) or _choices(info.annotation)):
+    def compose(self) -> ComposeResult:
+        yield Static("Tab moves between fields; ←/→ on the section tabs picks a section; "
+                     "the focused field's help shows here.", id="field-help")
+        yield Tabs(*[Tab(name, id=f"section-{name}") for name in self.section_names],
+                   active=f"section-{self.active}", id="form-sections")
+        with VerticalScroll(id="form-fields"):
+            yield Grid(*self._widgets(self.active), classes="form-grid", id="form-grid")
+
+    def _widgets(self, section: str) -> list[Widget]:
+        widgets: list[Widget] = []
+        for field in self.fields.values():
+            if field.section != section:
                 continue
-            path = f"{prefix}.{name}" if prefix else name
-            value = getattr(current, name)
-            self.paths[path] = (info.annotation, value)
-            self.descriptions[path] = info.description or ""
-            yield Label(name, classes="form-label")
-            choices = _choices(info.annotation)
-            if info.annotation is bool:
-                widget: Any = Switch(value=bool(value), id=_dom_id(path))
+            raw = self.raw[field.path]
+            choices = _choices(field.annotation)
+            if field.annotation is bool:
+                widget: Any = Switch(value=raw, id=_dom_id(field.path))
             elif choices:
-                widget = Select([(c, c) for c in choices], value=str(value), allow_blank=False, id=_dom_id(path))
+                widget = Select([(c, c) for c in choices], value=raw, allow_blank=False, id=_dom_id(field.path))
             else:
-                widget = Input("" if value is None else str(value), id=_dom_id(path))
-            widget.tooltip = info.description or None
-            yield widget
+                widget = Input(raw, id=_dom_id(field.path))
+            self._mark(widget, field.path)
+            widgets += [Label(field.name, classes="form-label"), widget]
+        return widgets
+
+    async def show_section(self, section: str) -> None:
+        """Replace the shown fields with ``section``'s (what was typed is kept)."""
+        if section == self.active and self.query(f"#{_dom_id(self._first_path(section))}"):
+            return
+        self._remember()
+        self.active = section
+        grid = self.query_one("#form-grid", Grid)
+        await grid.remove_children()
+        await grid.mount_all(self._widgets(section))
+        tabs = self.query_one("#form-sections", Tabs)
+        if tabs.active != f"section-{section}":
+            tabs.active = f"section-{section}"
+
+    async def reveal(self, path: str) -> Widget:
+        """Show the section holding ``path`` and return its input widget."""
+        await self.show_section(self.fields[path].section)
+        return self.query_one(f"#{_dom_id(path)}")
+
+    def _first_path(self, section: str) -> str:
+        return next(p for p, f in self.fields.items() if f.section == section)
+
+    def _remember(self) -> None:
+        """Copy the shown widgets' values into ``raw``, so hiding a section loses nothing."""
+        for path, field in self.fields.items():
+            if field.section == self.active:
+                widgets = self.query(f"#{_dom_id(path)}")
+                if widgets:
+                    self.raw[path] = widgets.first().value
 
     def values(self) -> dict[str, Any]:
-        """Every field's current value, parsed to its type ('' → None)."""
+        """Every field's current value, parsed to its type ('' → None), shown or not."""
+        self._remember()
         out: dict[str, Any] = {}
-        for path, (annotation, _) in self.paths.items():
-            widget = self.query_one(f"#{_dom_id(path)}")
-            if isinstance(widget, Switch):
-                out[path] = widget.value
-            elif isinstance(widget, Select):
-                out[path] = widget.value
-            else:
-                out[path] = _parse(widget.value, annotation)
+        for path, field in self.fields.items():
+            raw = self.raw[path]
+            out[path] = _parse(raw, field.annotation) if isinstance(raw, str) and not _choices(field.annotation) \
+                else raw
         return out
 
     def show_errors(self, problems: dict[str, str]) -> None:
-        """Mark fields with a problem (red, the reason as tooltip and in the help line when focused)."""
-        self.problems = {path: reason for path, reason in problems.items() if path in self.paths}
-        for path in self.paths:
-            widget = self.query_one(f"#{_dom_id(path)}")
-            widget.set_class(path in self.problems, "-invalid")
-            widget.tooltip = self.problems.get(path) or self.descriptions[path] or None
+        """Mark fields with a problem (red, the reason as tooltip and in the help line when focused),
+        and each section's tab with how many it has."""
+        self.problems = {path: reason for path, reason in problems.items() if path in self.fields}
+        for path in self.fields:
+            widgets = self.query(f"#{_dom_id(path)}")
+            if widgets:
+                self._mark(widgets.first(), path)
+        for section in self.section_names:
+            count = sum(self.fields[p].section == section for p in self.problems)
+            label = Text(section) if not count else Text.assemble(section, (f" ✗{count}", "bold red"))
+            for tab in self.query(f"#section-{section}"):
+                tab.label = label
         focused = self.screen.focused
         if focused is not None and focused.id and focused.id.startswith("field-"):
             self._show_help(focused.id)
 
+    def _mark(self, widget: Widget, path: str) -> None:
+        widget.set_class(path in self.problems, "-invalid")
+        widget.tooltip = self.problems.get(path) or self.fields[path].description or None
+
     def help_text(self, path: str) -> Text:
         if path in self.problems:
             return Text.assemble((f"{path}: ", "bold red"), (self.problems[path], "red"))
-        return Text.assemble((f"{path}: ", "bold"), self.descriptions.get(path, ""))
+        return Text.assemble((f"{path}: ", "bold"), self.fields[path].description)
 
     def _show_help(self, dom_id: str) -> None:
-        path = next((p for p in self.paths if _dom_id(p) == dom_id), None)
+        path = next((p for p in self.fields if _dom_id(p) == dom_id), None)
         if path is not None:
             self.query_one("#field-help", Static).update(self.help_text(path))
+
+    async def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        event.stop()  # the form's own tabs: not the Setup screen's
+        if event.tab is not None and event.tab.id:
+            await self.show_section(event.tab.id.removeprefix("section-"))
 
     def on_descendant_focus(self, event) -> None:
         if event.widget.id:
             self._show_help(event.widget.id)
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.post_message(self.Edited())
+        self._edited(event)
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
-        self.post_message(self.Edited())
+        self._edited(event)
 
     def on_select_changed(self, event: Select.Changed) -> None:
+        self._edited(event)
+
+    def _edited(self, event: Message) -> None:
+        # Values are remembered on every change: a section can be replaced before the screen reads them.
+        self._remember()
         self.post_message(self.Edited())
 
 

@@ -13,21 +13,36 @@ from rft_tui.widgets.config_form import ConfigForm
 
 
 class RewardsPicker(VerticalScroll):
-    """One row per built-in reward: on/off, weight, and what it scores."""
+    """One row per built-in reward: on/off, weight, and what it scores.
+
+    Its rows are mounted the first time it is shown (``build``): it sits on a
+    tab that is hidden when Setup opens, and the first screen's start-up time
+    is its widget count. Until then ``values()`` is the preset's rewards.
+    """
 
     def __init__(self, rewards: list[dict[str, Any]], **kwargs):
         super().__init__(**kwargs)
         self.chosen = {r["name"]: r for r in rewards}
+        self.built = False
 
     def compose(self) -> ComposeResult:
         yield Static("Reward functions score each sampled answer; the total is their weighted sum.",
                      classes="form-help-top")
+
+    async def build(self) -> None:
+        """Mount one row per built-in reward (once)."""
+        if self.built:
+            return
+        self.built = True
+        await self.mount_all(list(self._rows()))
+
+    def _rows(self):
         for name, info in BUILTIN_REWARDS.items():
             spec = self.chosen.get(name, {})
-            with Horizontal(classes="form-row"):
-                yield Label(name, classes="form-label")
-                yield Switch(value=name in self.chosen, id=f"reward-{name}-on")
-                yield Input(str(spec.get("weight", 1.0)), id=f"reward-{name}-weight", classes="reward-weight")
+            yield Horizontal(Label(name, classes="form-label"),
+                             Switch(value=name in self.chosen, id=f"reward-{name}-on"),
+                             Input(str(spec.get("weight", 1.0)), id=f"reward-{name}-weight", classes="reward-weight"),
+                             classes="form-row")
             yield Static(info.summary, classes="form-help")
         own = [name for name in self.chosen if name not in BUILTIN_REWARDS]
         if own:
@@ -36,6 +51,8 @@ class RewardsPicker(VerticalScroll):
 
     def values(self) -> list[dict[str, Any]]:
         """The chosen rewards as config entries (params kept from the preset)."""
+        if not self.built:
+            return list(self.chosen.values())
         rewards = []
         for name in BUILTIN_REWARDS:
             if not self.query_one(f"#reward-{name}-on", Switch).value:

@@ -21,8 +21,10 @@ from tests.conftest import tiny_config, wait_final
 SIZE = (120, 36)
 
 
-def _set(app: RftApp, path: str, value: str) -> None:
-    app.screen.query_one(ConfigForm).query_one(f"#{_dom_id(path)}").value = value
+async def _set(app: RftApp, path: str, value: str) -> None:
+    """Type ``value`` into a form field, showing its section first as a person would."""
+    field = await app.screen.query_one(ConfigForm).reveal(path)
+    field.value = value
 
 
 async def _until(pilot, predicate, timeout: float = 120.0, what: str = "condition") -> None:
@@ -49,9 +51,9 @@ def test_setup_then_train_then_stop_from_the_keyboard(tiny_model_dir, tmp_path):
         app = RftApp(runs_dir=tmp_path / "runs")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            _set(app, "model.name", str(tiny_model_dir))
-            _set(app, "training.max_steps", "100000")
-            _set(app, "training.sample_every", "2")
+            await _set(app, "model.name", str(tiny_model_dir))
+            await _set(app, "training.max_steps", "100000")
+            await _set(app, "training.sample_every", "2")
             await pilot.pause()
             assert "ready" in str(app.screen.query_one("#verdict").render())
             await pilot.press("ctrl+t")
@@ -77,7 +79,7 @@ def test_a_bad_value_is_refused_as_you_type(tmp_path):
         app = RftApp(runs_dir=tmp_path / "runs")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            _set(app, "training.learning_rate", "-1")
+            await _set(app, "training.learning_rate", "-1")
             await pilot.pause()
             assert "training.learning_rate" in str(app.screen.query_one("#verdict").render())
             field = app.screen.query_one(f"#{_dom_id('training.learning_rate')}")
@@ -85,6 +87,16 @@ def test_a_bad_value_is_refused_as_you_type(tmp_path):
             field.focus()
             await pilot.pause()
             assert "greater than 0" in str(app.screen.query_one("#field-help").render())
+            # Another section in view: the bad value is kept, and its section's tab counts the problem.
+            form = app.screen.query_one(ConfigForm)
+            await form.reveal("model.name")
+            await pilot.pause()
+            assert not app.screen.query(f"#{_dom_id('training.learning_rate')}")
+            assert "✗1" in str(app.screen.query_one("#section-training").label)
+            assert form.values()["training.learning_rate"] == -1
+            assert "training.learning_rate" in str(app.screen.query_one("#verdict").render())
+            field = await form.reveal("training.learning_rate")
+            assert field.value == "-1" and field.has_class("-invalid")
             await pilot.press("ctrl+t")
             await pilot.pause()
             assert not isinstance(app.screen, DashboardScreen)
@@ -182,6 +194,9 @@ def test_rewards_are_picked_and_weighted_in_setup(tmp_path):
             await pilot.press("enter")
             await pilot.pause()
             assert [r.name for r in app.screen.config.rewards] == ["format", "correctness"]
+            app.screen.query_one("#setup-tabs").active = "tab-rewards"  # its rows are built when first shown
+            await pilot.pause()
+            assert app.screen.query_one("#reward-format-on", Switch).value
             app.screen.query_one("#reward-correctness-on", Switch).value = False
             app.screen.query_one("#reward-format-weight", Input).value = "0.5"
             app.screen.query_one("#reward-length-on", Switch).value = True
@@ -209,7 +224,7 @@ def test_browse_fills_the_focused_field_with_a_picked_file(tmp_path, monkeypatch
         app = RftApp(runs_dir=tmp_path / "runs")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            field = app.screen.query_one(f"#{_dom_id('dataset.source')}")
+            field = await app.screen.query_one(ConfigForm).reveal("dataset.source")
             field.focus()
             await pilot.press("ctrl+b")
             await pilot.pause()

@@ -9,7 +9,7 @@ from textual.widgets import OptionList
 from engine.config import load_config
 from rft_tui.app import RftApp
 from rft_tui.screens.confirm import Confirm
-from rft_tui.widgets.config_form import ConfigForm, _dom_id
+from rft_tui.widgets.config_form import ConfigForm
 from tests.tui.test_app import highlight
 
 
@@ -22,7 +22,7 @@ def test_save_ask_before_overwrite_then_delete(tmp_path, monkeypatch):
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.pause()
             form = app.screen.query_one(ConfigForm)
-            form.query_one(f"#{_dom_id('training.max_steps')}").value = "7"
+            (await form.reveal("training.max_steps")).value = "7"
             await pilot.pause()
             await pilot.press("ctrl+s")
             await pilot.pause()
@@ -35,7 +35,7 @@ def test_save_ask_before_overwrite_then_delete(tmp_path, monkeypatch):
 
             # Saving again under the same name asks first; "n" keeps the file as it was.
             form = app.screen.query_one(ConfigForm)
-            form.query_one(f"#{_dom_id('training.max_steps')}").value = "9"
+            (await form.reveal("training.max_steps")).value = "9"
             await pilot.pause()
             await pilot.press("ctrl+s")
             await pilot.pause()
