@@ -14,7 +14,11 @@ From the same problems, one set per kind of training data:
   answer without the tags) for DPO, ORPO and reward models;
 - ``arithmetic-kto``: prompt, completion and label, one good or bad completion
   per problem, half of each (KTO);
-- ``arithmetic-prompts``: prompt and reference answer (GRPO, PPO).
+- ``arithmetic-prompts``: prompt and reference answer (GRPO, PPO);
+- ``arithmetic-one-step``: prompt and reference answer for one-step problems
+  (add, take away, multiply small numbers). A 135 M model gets some of these
+  right and some wrong, which is what GRPO needs to raise correctness within
+  minutes; it gets almost none of the multi-step ones right.
 
     python scripts/generate_datasets.py          # rewrite the files
     python scripts/generate_datasets.py --check  # exit 1 if they are stale
@@ -218,11 +222,39 @@ def arithmetic_prompt_rows() -> list[dict]:
     return [{"prompt": q, "answer": str(a)} for q, _, a in arithmetic_problems()]
 
 
+THINGS = ["apples", "marbles", "stickers", "books", "pencils", "shells", "cards", "coins"]
+
+
+def one_step_problem(r: random.Random) -> tuple[str, int]:
+    """A question needing one addition, subtraction or multiplication of small numbers."""
+    name, things, kind = r.choice(NAMES), r.choice(THINGS), r.choice(["add", "take", "times"])
+    if kind == "add":
+        a, b = r.randint(3, 30), r.randint(2, 20)
+        return f"{name} has {a} {things} and gets {b} more. How many {things} does {name} have now?", a + b
+    if kind == "take":
+        a = r.randint(10, 40)
+        b = r.randint(2, a - 1)
+        return f"{name} has {a} {things} and gives away {b}. How many {things} does {name} have left?", a - b
+    a, b = r.randint(2, 9), r.randint(2, 9)
+    return f"{name} has {a} bags with {b} {things} in each bag. How many {things} does {name} have?", a * b
+
+
+def arithmetic_one_step_rows(n: int = ROWS) -> list[dict]:
+    r, rows, seen = random.Random(SEED + 3), [], set()
+    while len(rows) < n:
+        question, answer = one_step_problem(r)
+        if question not in seen:
+            seen.add(question)
+            rows.append({"prompt": question, "answer": str(answer)})
+    return rows
+
+
 DATASETS: dict[str, Callable[[], list[dict]]] = {
     "arithmetic-sft": arithmetic_sft_rows,
     "arithmetic-preference": arithmetic_preference_rows,
     "arithmetic-kto": arithmetic_kto_rows,
     "arithmetic-prompts": arithmetic_prompt_rows,
+    "arithmetic-one-step": arithmetic_one_step_rows,
 }
 
 

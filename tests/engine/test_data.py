@@ -277,10 +277,24 @@ def test_the_error_names_the_method_and_what_it_needs():
 def test_builtin_sets_load_in_their_formats():
     expected = {"arithmetic-preference": ("preference", {"prompt", "chosen", "rejected"}),
                 "arithmetic-kto": ("unpaired", {"prompt", "completion", "label"}),
-                "arithmetic-prompts": ("prompt_only", {"prompt", "answer"})}
+                "arithmetic-prompts": ("prompt_only", {"prompt", "answer"}),
+                "arithmetic-one-step": ("prompt_only", {"prompt", "answer"})}
     for name, (fmt, keys) in expected.items():
         prepared = prepare(DatasetConfig(source=f"builtin:{name}"), ("preference", "unpaired", "prompt_only"))
         assert prepared.format == fmt and len(prepared.rows) == 400 and set(prepared.rows[0]) == keys, name
+
+
+def test_one_step_answers_are_the_arithmetic_the_question_asks():
+    import re
+
+    rows = _builtin("arithmetic-one-step")
+    kinds = set()
+    for row in rows:
+        a, b = (int(n) for n in re.findall(r"\d+", row["prompt"]))
+        kind = "add" if "more" in row["prompt"] else "take" if "gives away" in row["prompt"] else "times"
+        kinds.add(kind)
+        assert int(row["answer"]) == {"add": a + b, "take": a - b, "times": a * b}[kind], row
+    assert kinds == {"add", "take", "times"} and len({r["prompt"] for r in rows}) == len(rows)
 
 
 def test_builtin_preference_pairs_are_separable():
