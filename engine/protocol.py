@@ -28,6 +28,11 @@ Event types and their fields:
 ``checkpoint`` ``step``, ``path`` (relative to the run directory)
 ``resume``     ``step``, ``stage``, ``checkpoint``: the run continues from that step; readers drop
                later points of the attempt before (they are trained again)
+``adjusted``   ``reason`` ('out of memory'), ``error`` (its first line), ``at_step`` (the step that
+               failed), ``step`` (where training resumes), ``stage``, ``changes`` (a list of
+               ``{key, from, to}``, e.g. ``training.batch_size`` 4 → 2), ``saved`` (written to
+               config.toml), ``message`` (all of it in words): the worker changed the setup to go
+               on; a ``resume`` event follows
 ``log``        ``level`` ('info' | 'warning'), ``message``
 ``error``      ``message`` (in words), ``traceback``
 ``summary``    ``values`` (final numbers: runtime, mean loss, …)
@@ -48,7 +53,7 @@ from typing import Any, Iterator
 SCHEMA_VERSION = 1
 
 EVENT_TYPES = ("status", "stage", "model", "dataset", "metrics", "sample", "checkpoint", "log", "error", "summary",
-               "resume")
+               "resume", "adjusted")
 
 # Metric names as trainers log them → the canonical names every screen uses.
 CANONICAL_METRICS = {

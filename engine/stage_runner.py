@@ -2,7 +2,10 @@
 
 The order matters to the user: the dataset and the reward functions are
 checked before any model loads, so a wrong column or a misspelt reward costs
-seconds, not a model load.
+seconds, not a model load. On CUDA a pre-flight memory estimate warns before
+the model loads when it will likely not fit. An out-of-memory error during
+training saves the last finished step and raises ``StageOutOfMemory`` for the
+worker to shrink the setup and resume.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from engine.config import ConfigError, RunConfig
 from engine.methods import MethodSpec, get_method
 from engine.models import Backend
 from engine.probes import probe_rows
-from engine.runs import TRAINING_STATE_FILES, checkpoint_step
+from engine.oom_inject import oom_injector
+from engine.oom_recovery import StageOutOfMemory, first_line, is_out_of_memory
+from engine.runs import TRAINING_STATE_FILES, checkpoint_step, latest_checkpoint
 from engine.stages import Stage, resolve_adapter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,6 +53,7 @@ class StageRunner:
         w.set_state("loading", f"loading model {cfg.model.name}")
         source = resolve_model(cfg.model.name, cfg.model.revision)
         path = source.path or prepare_default_model(progress=w.log)
+        self._warn_if_too_big(path)
         start_adapter = resolve_adapter(cfg.model.start_from) if cfg.model.start_from else None
         if cfg.model.start_from and start_adapter is None:
             raise ConfigError([("model.start_from", f"no adapter found in {cfg.model.start_from!r}")])
@@ -121,22 +127,84 @@ class StageRunner:
         if spec.name == "grpo":
             recorder = RecordingRewards(ctx, cfg.method.num_generations, lambda: bridge.status.step + 1)
             ctx.reward_funcs = recorder.wrapped()
+        injector = oom_injector()  # a test hook; None unless RFT_INJECT_OOM_AT_STEP is set
+        if injector is not None:
+            ctx.callbacks.append(injector)
         trainer = spec.builder()(ctx)
         if "stop" in w.commands.poll():
             w.log("stopped before the first step; nothing was trained")
             return "stopped"
         w.set_state("training", f"stage {self.stage.index}: {spec.title}" if w.status.stage_count else None)
-        if self.resume_from is not None:
-            # The trainer restores weights, optimiser, schedule, generators and data position.
-            trainer.train(resume_from_checkpoint=str(self.resume_from))
-        else:
-            trainer.train()
+        out_of_memory = None
+        try:
+            if self.resume_from is not None:
+                # The trainer restores weights, optimiser, schedule, generators and data position.
+                trainer.train(resume_from_checkpoint=str(self.resume_from))
+            else:
+                trainer.train()
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            out_of_memory = first_line(error)
+        if out_of_memory is not None:
+            # Outside the except block, so the failed step's tensors (held by its traceback) are freed first.
+            step, checkpoint = self._save_after_oom(trainer)
+            raise StageOutOfMemory(out_of_memory, trainer.state.global_step + 1, step, checkpoint)
         w.set_state("saving", "saving the adapter")
         save_adapter(trainer.model, tokenizer, self.stage.adapter_dir)
         if hasattr(trainer, "save_extra"):
             trainer.save_extra(self.stage.adapter_dir)
         w.log(f"adapter saved to {self.stage.adapter_dir}")
         return "stopped" if bridge.stop_requested else "done"
+
+    def _save_after_oom(self, trainer: Any) -> tuple[int, Path | None]:
+        """Checkpoint the last finished step, as a stop would; returns (step, checkpoint to resume from).
+
+        An OOM strikes inside a step's forward or backward pass, before its optimizer step, so the weights,
+        optimiser and schedule are still those of the last finished step. A save that fails, or nothing
+        trained in this attempt, falls back to the newest complete checkpoint; none: the stage starts again.
+        """
+        import gc
+
+        import torch
+
+        w, step = self.worker, trainer.state.global_step
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        newest = latest_checkpoint(self.stage.checkpoints_dir)
+        if step > 0 and (newest is None or checkpoint_step(newest) < step):
+            w.set_state("saving", f"out of memory; saving step {step}")
+            try:
+                if hasattr(trainer, "save_checkpoint"):  # our PPO loop (it reports the checkpoint itself)
+                    trainer.save_checkpoint()
+                else:
+                    trainer._save_checkpoint(trainer.model, trial=None)
+                    saved = self.stage.checkpoints_dir / f"checkpoint-{step}"
+                    w.events.emit("checkpoint", step=step, path=str(saved.relative_to(w.run.path)))
+            except Exception as error:  # e.g. out of memory again while saving
+                w.log(f"could not save step {step} after running out of memory ({first_line(error)}); "
+                      "resuming from the newest complete checkpoint", level="warning")
+            newest = latest_checkpoint(self.stage.checkpoints_dir)
+        return (checkpoint_step(newest), newest) if newest is not None else (0, None)
+
+    def _warn_if_too_big(self, model_dir: Path) -> None:
+        """Warn before loading when the pre-flight estimate exceeds the GPU's free memory (CUDA only)."""
+        if self.backend.device != "cuda":
+            return
+        import json
+
+        from engine.device_memory import cuda_free_bytes
+        from engine.memory_estimate import ModelShape, preflight_warning
+
+        try:
+            shape = ModelShape.from_config(json.loads((model_dir / "config.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return
+        warning = preflight_warning(self.config, cuda_free_bytes(), shape, "cuda", self.backend.dtype,
+                                    self.backend.load_in_4bit) if shape else None
+        if warning:
+            self.worker.log(warning, level="warning")
 
     def _reward_functions(self) -> tuple[list, list[float]]:
         """The configured reward functions, built (and yours validated) before the model loads."""

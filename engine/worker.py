@@ -6,7 +6,11 @@ does not stop training. It reads ``config.toml``, reports through
 ``events.jsonl`` and ``status.json``, and obeys ``control``. States go
 queued → loading → training → saving → done | stopped | failed. With
 ``--resume`` it continues a stopped, failed or crashed run from its last
-complete checkpoint; stages that finished before are kept.
+complete checkpoint; stages that finished before are kept. An out-of-memory
+error during training does not end the run: the worker saves the step, makes
+the micro-batch smaller (``engine.oom_recovery``), records that as an
+``adjusted`` event and in ``config.toml``, and resumes in this same process.
+``RFT_INJECT_OOM_AT_STEP`` fakes such an error, for tests (``engine.oom_inject``).
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from engine import oom_recovery
 from engine.config import ConfigError
 from engine.fsutil import swap_dir
+from engine.oom_recovery import StageOutOfMemory
 from engine.protocol import EventWriter
 from engine.runs import RunDir, checkpoint_step, latest_checkpoint
 from engine.stage_runner import StageRunner
@@ -98,7 +104,7 @@ class Worker:
                                  checkpoint=str(checkpoint.relative_to(self.run.path)) if checkpoint else None)
                 self.log(f"resuming from {checkpoint.name}" if checkpoint else
                          f"no checkpoint of stage {stage.index} was saved; it starts again from step 0")
-            outcome = StageRunner(self, stage, backend, checkpoint).run()
+            outcome = self._run_stage(stage, backend, checkpoint, last=stage.index == len(stages))
             resume = False  # only the stage that was cut short resumes; the ones after it start afresh
             if outcome == "stopped" and stage.index < len(stages):
                 # The user stopped an early stage: its adapter is the run's result.
@@ -106,6 +112,44 @@ class Worker:
             if outcome == "stopped":
                 return "stopped"
         return "done"
+
+    def _run_stage(self, stage: Any, backend: Any, checkpoint: Path | None, last: bool) -> str:
+        """Run one stage; after each out-of-memory error, shrink the setup and resume from its checkpoint."""
+        while True:
+            try:
+                return StageRunner(self, stage, backend, checkpoint).run()
+            except StageOutOfMemory as error:
+                oom = (str(error), error.at_step, error.step, error.checkpoint)
+            # Here, past the except block, the failed attempt's trainer and model are unreferenced.
+            checkpoint = self._recover_from_oom(stage, *oom, save=last)
+
+    def _recover_from_oom(self, stage: Any, reason: str, at_step: int, step: int, checkpoint: Path | None,
+                          save: bool) -> Path | None:
+        """Shrink the stage's setup (events, config.toml), free the GPU, and say where training resumes."""
+        import gc
+
+        before = stage.config
+        try:
+            changes = oom_recovery.shrink(before)
+        except oom_recovery.CannotShrink as error:
+            raise oom_recovery.CannotShrink(f"{error} (step {at_step}: {reason})") from None
+        stage.config = oom_recovery.apply(before, changes)
+        if save:
+            # config.toml describes the run's last stage; an earlier stage's change lasts for this worker.
+            oom_recovery.save_to_run_config(self.run.config_path, changes)
+        where = f"resuming from {checkpoint.name}" if checkpoint else "starting again (no step had finished)"
+        message = f"out of memory in step {at_step}: {oom_recovery.summary(changes, before)}; {where}"
+        self.events.emit("adjusted", reason="out of memory", error=reason, at_step=at_step, step=step,
+                         stage=stage.index, changes=[c.as_dict() for c in changes], saved=save, message=message)
+        import torch
+
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the failed attempt's blocks go back before the model loads again
+        self.status.step = step
+        self.events.emit("resume", step=step, stage=stage.index,
+                         checkpoint=str(checkpoint.relative_to(self.run.path)) if checkpoint else None)
+        return checkpoint
 
 
 def _finished_before(stage: Any, stage_count: int, checkpoint: Path | None) -> bool:
@@ -134,8 +178,11 @@ def describe_error(error: BaseException) -> str:
     from engine.models import ModelError
     from engine.rewards.user_files import RewardError
 
-    if isinstance(error, (ConfigError, DatasetError, ModelError, RewardError)):
+    if isinstance(error, (ConfigError, DatasetError, ModelError, RewardError, oom_recovery.CannotShrink)):
         return str(error)
+    if oom_recovery.is_out_of_memory(error):  # outside training (loading, saving): no smaller batch helps
+        return (f"Out of memory outside training ({oom_recovery.first_line(error)}): the model itself does not "
+                "fit. Set model.load_in_4bit = true (CUDA), use a smaller model, or free GPU memory.")
     if isinstance(error, OSError) and error.errno == 28:
         return "The disk is full; free some space and resume the run."
     return f"{type(error).__name__}: {error}"

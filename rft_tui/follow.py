@@ -58,6 +58,8 @@ class FollowState:
         if kind == "error":
             self.error = event["message"]
             return f"error: {event['message']}"
+        if kind == "adjusted":
+            return f"adjusted: {event.get('message')}"
         if kind == "checkpoint":
             return f"checkpoint at step {event['step']}: {event['path']}"
         return None

@@ -152,6 +152,8 @@ class PPOTrainer:
         for cb in callbacks:
             cb.on_train_begin(self.args, self.state, self.control)
         while self.state.global_step < self.training.max_steps:
+            for cb in callbacks:
+                cb.on_step_begin(self.args, self.state, self.control)
             started = time.perf_counter()
             rows = self._next_rows()
             batch, stats = self._rollout(rows)

@@ -1,0 +1,43 @@
+"""A test hook: fake a CUDA out-of-memory error at a chosen step (worker only).
+
+``RFT_INJECT_OOM_AT_STEP=N`` in the worker's environment makes training raise
+``torch.OutOfMemoryError`` as step N + 1 begins (after step N was logged and
+its state is what a checkpoint would hold), once per worker process. It lets
+the recovery path (``engine.oom_recovery``) be tested on a CPU; nothing else
+sets it, and without it this module adds no callback.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+ENV = "RFT_INJECT_OOM_AT_STEP"
+
+_fired = False  # once per process: the resumed attempt passes the same step again
+
+
+def oom_injector() -> Any | None:
+    """A trainer callback that raises the fake OOM, or None when the hook is not set."""
+    raw = os.environ.get(ENV, "").strip()
+    if not raw or _fired:
+        return None
+    try:
+        at_step = int(raw)
+    except ValueError:
+        raise ValueError(f"{ENV} must be a step number, not {raw!r}") from None
+
+    import torch
+    from transformers import TrainerCallback
+
+    class InjectOutOfMemory(TrainerCallback):
+        """Raises ``torch.OutOfMemoryError`` when step ``at_step + 1`` begins."""
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            global _fired
+            if not _fired and state.global_step == at_step:
+                _fired = True
+                raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate 2.00 GiB (injected by {ENV}, "
+                                             "a test hook)")
+
+    return InjectOutOfMemory()

@@ -1,0 +1,125 @@
+"""Out of memory: the setup shrinks one notch at a time, and a run that hits it goes on by itself.
+
+The error is injected (``RFT_INJECT_OOM_AT_STEP``), so the recovery path runs through
+the real worker on a CPU.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.config import RunConfig, config_from_dict
+from engine.launch import start_run
+from engine.oom_inject import ENV
+from engine.oom_recovery import CannotShrink, apply, is_out_of_memory, shrink
+from engine.protocol import read_events
+from tests.conftest import tiny_config, wait_final
+
+SHORT = [{"name": "length", "params": {"target_chars": 0, "tolerance": 30}}]
+
+
+def _changes(config: RunConfig) -> dict[str, tuple]:
+    return {c.key: (c.before, c.after) for c in shrink(config)}
+
+
+@pytest.mark.parametrize("batch, accumulation, want", [
+    (4, 1, (2, 2)), (6, 2, (3, 4)), (5, 1, (1, 5)), (2, 3, (1, 6)),
+])
+def test_the_micro_batch_halves_and_accumulation_keeps_the_effective_batch(batch, accumulation, want):
+    config = config_from_dict({"training": {"batch_size": batch, "gradient_accumulation_steps": accumulation}})
+    changes = _changes(config)
+    assert (changes["training.batch_size"][1], changes["training.gradient_accumulation_steps"][1]) == want
+    assert want[0] * want[1] == batch * accumulation
+
+
+def test_grpo_shrinks_prompts_then_answers_per_prompt_then_their_length():
+    config = config_from_dict({"method": {"name": "grpo", "num_generations": 8, "max_completion_length": 64},
+                               "training": {"batch_size": 2}, "rewards": SHORT})
+    seen = []
+    while True:
+        try:
+            changes = shrink(config)
+        except CannotShrink as error:
+            message = str(error)
+            break
+        seen.append(", ".join(c.describe() for c in changes))
+        config = apply(config, changes)
+    assert seen == ["training.batch_size 2 → 1, training.gradient_accumulation_steps 1 → 2",
+                    "method.num_generations 8 → 4", "method.num_generations 4 → 2",
+                    "method.max_completion_length 64 → 32", "method.max_completion_length 32 → 16"]
+    assert "nothing is left to shrink" in message and "model.max_seq_length" in message
+
+
+def test_ppo_takes_fewer_rollouts_then_shorter_answers():
+    config = config_from_dict({"method": {"name": "ppo", "max_new_tokens": 40}, "training": {"batch_size": 2},
+                               "rewards": SHORT})
+    assert _changes(config) == {"training.batch_size": (2, 1)}
+    config = apply(config, shrink(config))
+    assert _changes(config) == {"method.max_new_tokens": (40, 20)}
+
+
+def test_at_batch_one_sft_refuses_to_shrink_and_says_what_to_change():
+    with pytest.raises(CannotShrink, match="batch 1 × accumulation 1"):
+        shrink(config_from_dict({"training": {"batch_size": 1}}))
+
+
+def test_out_of_memory_is_recognised_by_type_text_or_cause():
+    class OutOfMemoryError(RuntimeError):
+        pass
+
+    assert is_out_of_memory(OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert is_out_of_memory(RuntimeError("CUDA error: out of memory"))
+    try:
+        try:
+            raise RuntimeError("CUBLAS_STATUS_ALLOC_FAILED: out of memory")
+        except RuntimeError as inner:
+            raise ValueError("step failed") from inner
+    except ValueError as outer:
+        assert is_out_of_memory(outer)
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+    assert not is_out_of_memory(ValueError("out of memory"))  # not a runtime error: someone else's words
+
+
+CASES = {
+    "sft": ({"name": "sft"}, {"source": "builtin:arithmetic-sft"}, 4,
+            {"training.batch_size": (4, 2), "training.gradient_accumulation_steps": (1, 2)}),
+    "grpo": ({"name": "grpo", "num_generations": 4, "max_completion_length": 8},
+             {"source": "builtin:arithmetic-prompts"}, 2,
+             {"training.batch_size": (2, 1), "training.gradient_accumulation_steps": (1, 2)}),
+    "grpo-group": ({"name": "grpo", "num_generations": 4, "max_completion_length": 8},
+                   {"source": "builtin:arithmetic-prompts"}, 1, {"method.num_generations": (4, 2)}),
+    "ppo": ({"name": "ppo", "max_new_tokens": 8}, {"source": "builtin:arithmetic-prompts"}, 2,
+            {"training.batch_size": (2, 1)}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_an_out_of_memory_step_saves_shrinks_and_resumes_in_the_same_worker(tiny_model_dir, tmp_path, monkeypatch,
+                                                                              case):
+    method, dataset, batch, want = CASES[case]
+    config = tiny_config(tiny_model_dir, tmp_path, method=method, dataset=dataset,
+                         training={"max_steps": 6, "batch_size": batch, "sample_every": 0, "seed": 3})
+    if method["name"] != "sft":
+        config = RunConfig.model_validate({**config.model_dump(), "rewards": SHORT})
+    monkeypatch.setenv(ENV, "3")
+    run, process = start_run(config)
+    assert wait_final(run, timeout=300).state == "done", run.log_path.read_text()[-3000:]
+    assert process.wait(timeout=30) == 0
+
+    events = read_events(run.events_path)
+    adjusted = [e for e in events if e["type"] == "adjusted"]
+    assert len(adjusted) == 1
+    event = adjusted[0]
+    assert {c["key"]: (c["from"], c["to"]) for c in event["changes"]} == want
+    assert (event["reason"], event["at_step"], event["step"], event["saved"]) == ("out of memory", 4, 3, True)
+    assert "out of memory in step 4" in event["message"] and "resuming from checkpoint-3" in event["message"]
+    assert [(e["step"], e["checkpoint"]) for e in events if e["type"] == "resume"] == [(3, "checkpoints/checkpoint-3")]
+    steps = [e["step"] for e in events if e["type"] == "metrics" and ("loss" in e["values"] or "reward" in e["values"])]
+    assert sorted(set(steps)) == list(range(1, 7)) and steps[-1] == 6
+
+    saved = run.load_config()  # a later resume starts from the smaller setup
+    for key, (_, after) in want.items():
+        section, name = key.split(".")
+        assert getattr(getattr(saved, section), name) == after
+    assert (run.adapter_dir / "adapter_config.json").is_file()
+    assert run.status().step == 6
