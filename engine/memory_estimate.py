@@ -237,3 +237,14 @@ def preflight_warning(config: RunConfig, free_bytes: float | None, shape: ModelS
     return (f"may not fit in memory: the estimate is {needed.describe()} at {config.model.max_seq_length}-token "
             f"rows, and {free_bytes / GIB:.1f} GiB is free {where}; {hints}. If it runs out, rft makes the "
             "micro-batch smaller and resumes on its own.")
+
+
+def gpu_warning(config: RunConfig) -> str | None:
+    """The setup screen's check: ``preflight_warning`` against the free memory ``nvidia-smi`` reports
+    (none without a GPU). It never raises: a verdict line must not break on an odd config."""
+    from engine import device_memory
+
+    try:
+        return preflight_warning(config, device_memory.gpu_free_bytes())
+    except Exception:  # an estimate is a courtesy; the worker checks again with the real model
+        return None

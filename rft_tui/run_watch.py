@@ -48,6 +48,8 @@ class RunWatch:
         self.dataset: dict[str, Any] | None = None
         self.error: dict[str, Any] | None = None
         self.logs: deque[str] = deque(maxlen=200)
+        self.warnings: deque[str] = deque(maxlen=20)
+        self.adjustments: list[dict[str, Any]] = []  # setup changes the worker made to go on (out of memory)
         self.step = 0
         self.total: int | None = None
         self.first_step: tuple[int, float] | None = None
@@ -94,8 +96,12 @@ class RunWatch:
             self.dataset = event
         elif kind == "error":
             self.error = event
+        elif kind == "adjusted":
+            self.adjustments.append(event)
         elif kind == "log":
             self.logs.append(event["message"])
+            if event.get("level") == "warning":
+                self.warnings.append(event["message"])
 
     def latest(self, name: str) -> float | None:
         series = self.series.get(name)

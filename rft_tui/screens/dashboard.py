@@ -12,13 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from engine.runs import RunDir
 from rft_tui.run_watch import RunWatch
 from rft_tui.widgets.error_panel import ErrorPanel
 from rft_tui.widgets.metric_chart import MetricChart
 from rft_tui.widgets.run_header import RunHeader
+from rft_tui.widgets.run_notices import RunNotices, adjusted_text
 from rft_tui.widgets.samples_panel import SamplesPanel
 
 REDRAW_S = 0.25
@@ -38,6 +39,7 @@ class DashboardScreen(Screen):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.watch: RunWatch | None = None
+        self._adjustments_told = 0  # adjusted events already announced with a notification
 
     def compose(self) -> ComposeResult:
         yield RunHeader("no run open: start one from Setup (esc) or open one from Runs (r)", id="run-header")
@@ -50,7 +52,7 @@ class DashboardScreen(Screen):
         yield ErrorPanel(id="error-panel")
         with Vertical(id="samples-box"):
             yield SamplesPanel(id="samples")
-        yield Static(id="notice")
+        yield RunNotices(id="notice")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -65,6 +67,7 @@ class DashboardScreen(Screen):
         if self.watch is not None and self.watch.run.path == run.path:
             return
         self.watch = RunWatch(run)
+        self._adjustments_told = 0
         if not self.is_mounted:
             return  # on_mount draws it
         self.query_one(SamplesPanel).clear(columns=True)
@@ -81,6 +84,12 @@ class DashboardScreen(Screen):
         for chart in self.query(MetricChart):
             chart.show(self.watch.series, finished=self.watch.status.is_final)
         self.query_one(SamplesPanel).show(list(self.watch.samples))
+        self.query_one(RunNotices).show(self.watch)
+        for event in self.watch.adjustments[self._adjustments_told:]:
+            # A change the worker made on its own deserves a word while the run is live, not only a line.
+            if not self.watch.status.is_final:
+                self.notify(adjusted_text(event), title="run adjusted", severity="warning", timeout=10)
+        self._adjustments_told = len(self.watch.adjustments)
         error = self.watch.error
         if error:
             self.query_one(ErrorPanel).show(error.get("message"), error.get("traceback"))

@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from engine.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, RunConfig, TrainingConfig
 from engine.config import config_from_dict, parse_toml
+from engine.memory_estimate import gpu_warning
 from engine.methods import METHODS
 from engine.presets import check_name, delete_preset, list_presets, save_preset
 from rft_tui.screens.ask_name import AskName
@@ -196,11 +197,15 @@ class SetupScreen(Screen):
             check = self.query_one(DatasetCheck)
             # The first check waits until the screen is up, so it does not slow the first paint.
             self.set_timer(0.5, lambda: check.check(c)) if first else check.check(c)
-        verdict.update(Text.assemble(("✓ ready: ", "bold green"),
-                                     f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · "
-                                     f"{c.training.max_steps} steps" +
-                                     (f" · starts from {c.model.start_from}" if c.model.start_from else "") +
-                                     "   press t (or ctrl+t) to train"))
+        ready = Text.assemble(("✓ ready: ", "bold green"),
+                              f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · "
+                              f"{c.training.max_steps} steps" +
+                              (f" · starts from {c.model.start_from}" if c.model.start_from else "") +
+                              "   press t (or ctrl+t) to train")
+        memory = gpu_warning(c)
+        if memory:
+            ready.append_text(Text.assemble(("\n⚠ ", "bold yellow"), (memory, "yellow")))
+        verdict.update(ready)
         return c
 
     def action_train(self) -> None:
