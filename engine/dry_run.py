@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.config import RunConfig, config_from_dict
 from engine.fsutil import atomic_write_json
+from engine.privacy import no_telemetry
 
 SPREAD_EPS = 1e-6
 
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 2:
         print("usage: python -m engine.dry_run REQUEST.json OUT.json", file=sys.stderr)
         return 2
+    no_telemetry()
     request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     try:
         config = config_from_dict(request["config"])

@@ -16,13 +16,13 @@ import time
 
 from engine.config import RunConfig
 from engine.fsutil import atomic_write_text
+from engine.privacy import no_telemetry
 from engine.runs import RunDir, create_run
 
 
 def launch_worker(run: RunDir, python: str | None = None, resume: bool = False) -> subprocess.Popen:
     """Start ``python -m engine.worker RUN_DIR [--resume]`` in the background; returns the process."""
-    env = dict(os.environ)
-    env.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    env = no_telemetry(dict(os.environ))  # HF_TOKEN, if set, passes on: the hub may need it; nothing writes it
     env.setdefault("PYTHONUNBUFFERED", "1")
     # Set iteration order follows string hashing, which Python randomises per process; PEFT gathers
     # "all-linear" targets in a set. A fixed hash seed keeps such orders, and so which module gets

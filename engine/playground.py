@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import threading
 import time
 from typing import Any
 
+from engine.privacy import no_telemetry
 from engine.runs import RunDir
 
 SIDES = ("tuned", "base")
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run")
     parser.add_argument("--source", default="final")
     args = parser.parse_args(argv)
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    no_telemetry()
     try:
         playground = Playground(RunDir(args.run), args.source)
     except Exception as error:

@@ -30,6 +30,7 @@ from engine import oom_recovery
 from engine.config import ConfigError
 from engine.fsutil import swap_dir
 from engine.oom_recovery import StageOutOfMemory
+from engine.privacy import no_telemetry
 from engine.protocol import EventWriter
 from engine.runs import RunDir, checkpoint_step, latest_checkpoint
 from engine.stage_runner import StageRunner
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m engine.worker RUN_DIR [--resume]", file=sys.stderr)
         return 2
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    no_telemetry()  # also when started by hand, not through engine.launch
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     run = RunDir(argv[0])
     if not run.exists():

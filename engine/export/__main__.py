@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict
 
 from engine.export import FINAL, FORMATS, GGUF_QUANTS, ExportError
 from engine.export.staging import ExportExists
+from engine.privacy import no_telemetry
 
 EXIT_OK, EXIT_FAILED, EXIT_EXISTS = 0, 1, 3
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace", action="store_true", help="replace an existing export")
     parser.add_argument("--runs-dir", default=None)
     args = parser.parse_args(argv)
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    no_telemetry()
     from engine.runs import find_run
 
     try:
