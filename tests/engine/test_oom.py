@@ -123,3 +123,15 @@ def test_an_out_of_memory_step_saves_shrinks_and_resumes_in_the_same_worker(tiny
         assert getattr(getattr(saved, section), name) == after
     assert (run.adapter_dir / "adapter_config.json").is_file()
     assert run.status().step == 6
+
+
+def test_out_of_memory_at_batch_one_fails_the_run_saying_what_to_change(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV, "2")
+    run, _ = start_run(tiny_config(tiny_model_dir, tmp_path, training={"max_steps": 4, "batch_size": 1,
+                                                                       "sample_every": 0}))
+    status = wait_final(run, timeout=300)
+    assert status.state == "failed"
+    assert "Out of memory even at batch 1 × accumulation 1" in status.error
+    assert "model.max_seq_length" in status.error and "step 3: CUDA out of memory" in status.error
+    assert run.latest_checkpoint().name == "checkpoint-2"  # what was trained is kept for a resume
+    assert run.load_config().training.batch_size == 1
