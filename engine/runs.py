@@ -120,10 +120,10 @@ class RunDir:
             return RunStatus(state="queued")
         return RunStatus.from_dict(data)
 
-    def write_status(self, status: RunStatus) -> None:
-        """Replace ``status.json`` atomically (the worker's job)."""
+    def write_status(self, status: RunStatus, durable: bool = True) -> None:
+        """Replace ``status.json`` atomically (the worker's job); ``durable=False`` skips the fsync."""
         status.updated_at = time.time()
-        atomic_write_json(self.status_path, {k: getattr(status, k) for k in RunStatus.__dataclass_fields__})
+        atomic_write_json(self.status_path, {k: getattr(status, k) for k in RunStatus.__dataclass_fields__}, durable)
 
     def status(self) -> RunStatus:
         """The status a reader should believe: a dead worker's run reads as crashed."""
