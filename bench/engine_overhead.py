@@ -1,0 +1,265 @@
+"""rft's worker against a bare TRL script: training speed and per-step losses, SFT, DPO and GRPO on CPU.
+
+    python -m bench.engine_overhead [--model tiny|default|DIR] [--repeats 3] [--methods sft,dpo,grpo]
+                                    [--steps 40] [--no-record]
+
+For each method the shipped preset (its data, system prompt, LoRA, learning
+rate, batch, seed) is run with a given model, twice over: by rft's worker, a
+real detached process as ``rft train`` starts it, and by ``bench.bare_trl``,
+plain TRL with the same settings, alternating rft, bare, rft, bare… Speed is
+steps/s over the training steps only: from the first step's log to the
+last's (rft: the ``t`` of its ``metrics`` events; bare: a ``TrainerCallback``),
+so process start, imports and model load are left out. Losses (and gradient
+norms) of the first repeat are compared step by step, exactly: the same seed
+must give the same numbers. Probe sampling (``training.sample_every``) is
+switched off, as the bare script has none; GRPO keeps its per-rollout
+``sample`` events, which are part of rft's step.
+
+The default model is the tests' tiny random Llama (fast; a step is tens of
+milliseconds, so per-step overhead shows at its largest). ``--model default``
+uses the built-in SmolLM2-135M (about two seconds a step on this CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.bare_trl import Settings, settings_json
+from bench.record import busy_processes, command_line, median, pin_threads, ratio, table, write_record
+from engine.config import RunConfig, config_from_dict, load_config
+
+TARGET = 0.97
+# Per method: the preset's settings, with what keeps a CPU run short.
+METHOD_OVERRIDES = {
+    "sft": {"training": {}},
+    "dpo": {"training": {}},
+    "grpo": {"model": {"start_from": None}, "method": {"num_generations": 4, "max_completion_length": 24}},
+}
+COMPARED = ("loss", "grad_norm")
+
+
+@dataclass
+class StepPoint:
+    """One logged training step: when it was logged and what it logged."""
+
+    step: int
+    t: float
+    values: dict[str, float]
+
+
+def rft_steps(events_path: Path) -> list[StepPoint]:
+    """The ``metrics`` events of a run's ``events.jsonl``."""
+    points = []
+    for line in events_path.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event.get("type") == "metrics":
+            points.append(StepPoint(event["step"], event["t"], event["values"]))
+    return points
+
+
+def bare_steps(out_path: Path) -> list[StepPoint]:
+    """The per-step lines of ``bench.bare_trl``'s output (its end-of-training summary left out)."""
+    points = []
+    for line in out_path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if "step" in record and "train_runtime" not in record["logs"]:
+            points.append(StepPoint(record["step"], record["t"], record["logs"]))
+    return points
+
+
+def steps_per_s(points: list[StepPoint]) -> float:
+    """Steps per second from the first logged step to the last (the first step's own warm-up left out)."""
+    if len(points) < 2 or points[-1].t <= points[0].t:
+        return float("nan")
+    return (points[-1].step - points[0].step) / (points[-1].t - points[0].t)
+
+
+def median_step_per_s(points: list[StepPoint]) -> float:
+    """Steps per second of the median step (robust to a burst of load from elsewhere on a shared machine)."""
+    gaps = [(b.t - a.t) / (b.step - a.step) for a, b in zip(points, points[1:]) if b.step > a.step]
+    return 1 / median(gaps) if gaps and median(gaps) > 0 else float("nan")
+
+
+def first_difference(a: list[StepPoint], b: list[StepPoint], keys: tuple[str, ...] = COMPARED) -> str | None:
+    """None when every step logged the same values for ``keys``; else the first step and value that differ."""
+    if [p.step for p in a] != [p.step for p in b]:
+        return f"logged steps differ: {[p.step for p in a][:5]}… vs {[p.step for p in b][:5]}…"
+    for pa, pb in zip(a, b):
+        for key in keys:
+            va, vb = pa.values.get(key), pb.values.get(key)
+            if va != vb and not (isinstance(va, float) and isinstance(vb, float) and math.isnan(va) and math.isnan(vb)):
+                return f"step {pa.step}: {key} {va!r} vs {vb!r}"
+    return None
+
+
+def bench_config(method: str, model: str, runs_dir: Path, steps: int) -> RunConfig:
+    """The method's shipped preset on ``model`` for ``steps`` steps, probes off."""
+    data = load_config(method).model_dump(mode="json")
+    for section, values in METHOD_OVERRIDES[method].items():
+        data.setdefault(section, {}).update(values)
+    data["model"]["name"] = model
+    data["training"].update(max_steps=steps, sample_every=0, save_steps=0)
+    data["output"] = {"runs_dir": str(runs_dir)}
+    return config_from_dict({k: v for k, v in data.items() if v is not None})
+
+
+def bare_settings(config: RunConfig) -> Settings:
+    """The same run as ``bench.bare_trl`` settings."""
+    from engine.data import builtin_datasets
+
+    m, t, lora, method = config.model, config.training, config.lora, config.method
+    source = config.dataset.source
+    data = builtin_datasets()[source.split(":", 1)[1]] if source.startswith("builtin:") else Path(source)
+    settings = Settings(method=config.method_name, model=m.name, data=str(data),
+                        system_prompt=config.dataset.system_prompt, max_rows=config.dataset.max_rows,
+                        max_length=m.max_seq_length, steps=t.max_steps, batch_size=t.batch_size,
+                        learning_rate=t.learning_rate, scheduler=t.lr_scheduler, warmup_steps=t.warmup_steps,
+                        weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, seed=t.seed, lora_r=lora.r,
+                        lora_alpha=lora.alpha, lora_dropout=lora.dropout, lora_targets=lora.target_modules,
+                        rewards=[r.model_dump() for r in config.rewards])
+    if config.method_name == "sft":
+        settings.completion_only_loss = method.completion_only_loss
+    elif config.method_name == "dpo":
+        settings.beta = method.beta
+    elif config.method_name == "grpo":
+        settings.beta, settings.num_generations = method.beta, method.num_generations
+        settings.max_completion_length, settings.temperature = method.max_completion_length, method.temperature
+        settings.epsilon, settings.grpo_loss_type, settings.scale_rewards = method.epsilon, method.loss_type, method.scale_rewards
+    return settings
+
+
+def run_rft(config: RunConfig) -> tuple[list[StepPoint], float]:
+    """Train with rft's worker; returns its logged steps and the process's wall time."""
+    from engine.launch import start_run
+    from engine.runs import FINAL_STATES
+
+    started = time.monotonic()
+    run, process = start_run(config)
+    process.wait()
+    status = run.status()
+    if status.state not in FINAL_STATES or status.state != "done":
+        raise RuntimeError(f"rft run {run.path} ended {status.state}: {status.error or ''}\n"
+                           + run.log_path.read_text(errors="replace")[-2000:])
+    return rft_steps(run.events_path), time.monotonic() - started
+
+
+def run_bare(settings: Settings, work: Path, tag: str) -> tuple[list[StepPoint], float]:
+    """Train with the bare TRL script in a fresh process (same environment as rft's worker)."""
+    settings_path, out_path = work / f"{tag}.json", work / f"{tag}.jsonl"
+    settings_path.write_text(settings_json(settings), encoding="utf-8")
+    env = {**os.environ, "PYTHONHASHSEED": "0", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "bench.bare_trl", str(settings_path), str(out_path)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"bare TRL script failed:\n{done.stderr[-3000:]}")
+    return bare_steps(out_path), time.monotonic() - started
+
+
+def resolve_model(name: str, work: Path) -> str:
+    if name == "tiny":
+        from tests.fixtures.tiny_model import build_tiny_model
+
+        return str(build_tiny_model(work / "tiny-model"))
+    if name == "default":
+        from engine.models import prepare_default_model
+
+        return str(prepare_default_model())
+    return name
+
+
+def measure(methods: list[str], model: str, steps: dict[str, int], repeats: int, work: Path) -> list[dict]:
+    """Interleaved repeats per method; one result dict per method."""
+    results = []
+    for method in methods:
+        config = bench_config(method, model, work / "runs", steps[method])
+        settings = bare_settings(config)
+        runs: dict[str, list[list[StepPoint]]] = {"rft": [], "bare": []}
+        for repeat in range(repeats):
+            for side in ("rft", "bare"):
+                points, wall = run_rft(config) if side == "rft" else run_bare(settings, work, f"{method}-{repeat}")
+                runs[side].append(points)
+                print(f"  {method} {side} #{repeat + 1}: {steps_per_s(points):.2f} steps/s over the run, "
+                      f"{median_step_per_s(points):.2f} at the median step ({wall:.1f} s with start-up)", flush=True)
+        result = {"method": method, "steps": steps[method],
+                  "difference": first_difference(runs["rft"][0], runs["bare"][0]),
+                  "rft_repeatable": first_difference(runs["rft"][0], runs["rft"][1]) is None if repeats > 1 else None}
+        for name, speed in (("span", steps_per_s), ("median", median_step_per_s)):
+            for side in ("rft", "bare"):
+                result[f"{side}_{name}_all"] = [speed(points) for points in runs[side]]
+                result[f"{side}_{name}"] = median(result[f"{side}_{name}_all"])
+            result[f"ratio_{name}"] = ratio(result[f"rft_{name}"], result[f"bare_{name}"])
+        results.append(result)
+    return results
+
+
+def summary_lines(results: list[dict]) -> list[str]:
+    """One printed line per method: speeds, the ratios against the target, and whether the losses match."""
+    lines = []
+    for r in results:
+        verdict = "meets" if r["ratio_median"] >= TARGET else "misses"
+        same = "identical losses" if r["difference"] is None else f"losses differ at {r['difference']}"
+        lines.append(f"{r['method']:>4}: median step rft {r['rft_median']:.2f} / bare TRL {r['bare_median']:.2f} "
+                     f"steps/s = ratio {r['ratio_median']:.3f} ({verdict} ≥ {TARGET}); whole run ratio "
+                     f"{r['ratio_span']:.3f}; {same}")
+    return lines
+
+
+def record_sections(results: list[dict], model_label: str, repeats: int) -> list[str]:
+    def each(r: dict, name: str) -> str:
+        return " / ".join(", ".join(f"{v:.2f}" for v in r[f"{side}_{name}_all"]) for side in ("rft", "bare"))
+
+    rows = [[r["method"].upper(), str(r["steps"]), f"{r['rft_median']:.2f}", f"{r['bare_median']:.2f}",
+             f"**{r['ratio_median']:.3f}**", "yes" if r["ratio_median"] >= TARGET else "no", f"{r['ratio_span']:.3f}",
+             "identical" if r["difference"] is None else f"differ: {r['difference']}", each(r, "median")]
+            for r in results]
+    return [f"Model: {model_label}. {repeats} repeats per side, interleaved rft, bare, rft, bare…; medians over "
+            "the repeats. *Median step*: steps/s of the run's median step; *whole run*: steps/s from the first "
+            "step's log to the last's.", "",
+            *table(["method", "steps", "rft steps/s (median step)", "bare TRL steps/s", "ratio", f"≥ {TARGET}",
+                    "ratio, whole run", "per-step losses", "each repeat, median step (rft / bare)"], rows)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="tiny", help="tiny (the tests' random Llama), default, or a model folder")
+    parser.add_argument("--methods", default="sft,dpo,grpo")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=None, help="steps per run (default: 40 SFT/DPO, 12 GRPO on "
+                        "the tiny model; 8 and 3 on the default model)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process (0: torch's default)")
+    parser.add_argument("--no-record", action="store_true", help="print only; do not write docs/")
+    args = parser.parse_args(argv)
+    methods = args.methods.split(",")
+    tiny = args.model == "tiny"
+    steps = {m: args.steps or ((12 if m == "grpo" else 40) if tiny else (3 if m == "grpo" else 8)) for m in methods}
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    threads = pin_threads(args.threads)
+    busy = busy_processes()
+    with tempfile.TemporaryDirectory(prefix="rft-bench-overhead-") as tmp:
+        work = Path(tmp)
+        model = resolve_model(args.model, work)
+        results = measure(methods, model, steps, args.repeats, work)
+    busy += busy_processes()
+    for line in summary_lines(results):
+        print(line)
+    if not args.no_record:
+        label = "the tests' tiny random Llama (hidden 64, 2 layers)" if tiny else f"`{args.model}`"
+        path = write_record("engine-overhead", "rft's worker against a bare TRL script",
+                            command_line("bench.engine_overhead", argv),
+                            record_sections(results, f"{label}; {threads}", args.repeats), busy)
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
