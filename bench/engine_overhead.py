@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.bare_trl import Settings, settings_json
-from bench.record import busy_processes, command_line, median, pin_threads, ratio, table, write_record
+from bench.record import CpuClock, busy_processes, command_line, median, pin_threads, ratio, table, write_record
 from engine.config import RunConfig, config_from_dict, load_config
+from engine.protocol import canonical_metrics
 
 TARGET = 0.97
 # Per method: the preset's settings, with what keeps a CPU run short.
@@ -44,7 +45,13 @@ METHOD_OVERRIDES = {
     "dpo": {"training": {}},
     "grpo": {"model": {"start_from": None}, "method": {"num_generations": 4, "max_completion_length": 24}},
 }
-COMPARED = ("loss", "grad_norm")
+# A random model never writes the tags the preset's rewards look for: every answer would score 0, the
+# advantages and so the gradients would be 0, and equal losses would prove little. A length reward
+# scores its answers apart.
+GRPO_EXTRA_REWARD = {"name": "length", "params": {"target_chars": 60, "tolerance": 60}}
+# Everything the trainers log that does not depend on the clock, under rft's canonical names.
+COMPARED = ("loss", "grad_norm", "lr", "token_accuracy", "margin", "accuracy", "reward_chosen", "reward_rejected",
+            "reward", "reward_std", "completion_length", "kl", "entropy")
 
 
 @dataclass
@@ -72,7 +79,7 @@ def bare_steps(out_path: Path) -> list[StepPoint]:
     for line in out_path.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         if "step" in record and "train_runtime" not in record["logs"]:
-            points.append(StepPoint(record["step"], record["t"], record["logs"]))
+            points.append(StepPoint(record["step"], record["t"], canonical_metrics(record["logs"])))
     return points
 
 
@@ -90,12 +97,15 @@ def median_step_per_s(points: list[StepPoint]) -> float:
 
 
 def first_difference(a: list[StepPoint], b: list[StepPoint], keys: tuple[str, ...] = COMPARED) -> str | None:
-    """None when every step logged the same values for ``keys``; else the first step and value that differ."""
+    """None when every step logged the same values for ``keys`` (those both sides log; the loss always);
+    else the first step and value that differ."""
     if [p.step for p in a] != [p.step for p in b]:
         return f"logged steps differ: {[p.step for p in a][:5]}… vs {[p.step for p in b][:5]}…"
     for pa, pb in zip(a, b):
         for key in keys:
             va, vb = pa.values.get(key), pb.values.get(key)
+            if key != "loss" and (va is None or vb is None):
+                continue
             if va != vb and not (isinstance(va, float) and isinstance(vb, float) and math.isnan(va) and math.isnan(vb)):
                 return f"step {pa.step}: {key} {va!r} vs {vb!r}"
     return None
@@ -108,6 +118,8 @@ def bench_config(method: str, model: str, runs_dir: Path, steps: int) -> RunConf
         data.setdefault(section, {}).update(values)
     data["model"]["name"] = model
     data["training"].update(max_steps=steps, sample_every=0, save_steps=0)
+    if method == "grpo":
+        data["rewards"] = data.get("rewards", []) + [GRPO_EXTRA_REWARD]
     data["output"] = {"runs_dir": str(runs_dir)}
     return config_from_dict({k: v for k, v in data.items() if v is not None})
 
@@ -137,32 +149,45 @@ def bare_settings(config: RunConfig) -> Settings:
     return settings
 
 
-def run_rft(config: RunConfig) -> tuple[list[StepPoint], float]:
-    """Train with rft's worker; returns its logged steps and the process's wall time."""
+def run_rft(config: RunConfig) -> tuple[list[StepPoint], float, float]:
+    """Train with rft's worker; returns its logged steps, CPU seconds per step, and the process's wall time."""
     from engine.launch import start_run
-    from engine.runs import FINAL_STATES
 
     started = time.monotonic()
     run, process = start_run(config)
+    clock = CpuClock(process.pid)
     process.wait()
+    clock.stop()
     status = run.status()
-    if status.state not in FINAL_STATES or status.state != "done":
+    if status.state != "done":
         raise RuntimeError(f"rft run {run.path} ended {status.state}: {status.error or ''}\n"
                            + run.log_path.read_text(errors="replace")[-2000:])
-    return rft_steps(run.events_path), time.monotonic() - started
+    points = rft_steps(run.events_path)
+    return points, cpu_per_step(points, clock), time.monotonic() - started
 
 
-def run_bare(settings: Settings, work: Path, tag: str) -> tuple[list[StepPoint], float]:
+def run_bare(settings: Settings, work: Path, tag: str) -> tuple[list[StepPoint], float, float]:
     """Train with the bare TRL script in a fresh process (same environment as rft's worker)."""
     settings_path, out_path = work / f"{tag}.json", work / f"{tag}.jsonl"
     settings_path.write_text(settings_json(settings), encoding="utf-8")
     env = {**os.environ, "PYTHONHASHSEED": "0", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "bench.bare_trl", str(settings_path), str(out_path)], env=env,
-                          capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"bare TRL script failed:\n{done.stderr[-3000:]}")
-    return bare_steps(out_path), time.monotonic() - started
+    process = subprocess.Popen([sys.executable, "-m", "bench.bare_trl", str(settings_path), str(out_path)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    clock = CpuClock(process.pid)
+    _, err = process.communicate()
+    clock.stop()
+    if process.returncode:
+        raise RuntimeError(f"bare TRL script failed:\n{err[-3000:]}")
+    points = bare_steps(out_path)
+    return points, cpu_per_step(points, clock), time.monotonic() - started
+
+
+def cpu_per_step(points: list[StepPoint], clock: CpuClock) -> float:
+    """CPU seconds per step between the first and the last logged step."""
+    if len(points) < 2:
+        return float("nan")
+    return (clock.at(points[-1].t) - clock.at(points[0].t)) / (points[-1].step - points[0].step)
 
 
 def resolve_model(name: str, work: Path) -> str:
@@ -184,12 +209,15 @@ def measure(methods: list[str], model: str, steps: dict[str, int], repeats: int,
         config = bench_config(method, model, work / "runs", steps[method])
         settings = bare_settings(config)
         runs: dict[str, list[list[StepPoint]]] = {"rft": [], "bare": []}
+        cpu: dict[str, list[float]] = {"rft": [], "bare": []}
         for repeat in range(repeats):
             for side in ("rft", "bare"):
-                points, wall = run_rft(config) if side == "rft" else run_bare(settings, work, f"{method}-{repeat}")
+                points, cpu_s, wall = run_rft(config) if side == "rft" else run_bare(settings, work, f"{method}-{repeat}")
                 runs[side].append(points)
-                print(f"  {method} {side} #{repeat + 1}: {steps_per_s(points):.2f} steps/s over the run, "
-                      f"{median_step_per_s(points):.2f} at the median step ({wall:.1f} s with start-up)", flush=True)
+                cpu[side].append(cpu_s)
+                print(f"  {method} {side} #{repeat + 1}: {median_step_per_s(points):.2f} steps/s at the median step, "
+                      f"{steps_per_s(points):.2f} over the run, {1000 * cpu_s:.1f} CPU ms a step "
+                      f"({wall:.1f} s with start-up)", flush=True)
         result = {"method": method, "steps": steps[method],
                   "difference": first_difference(runs["rft"][0], runs["bare"][0]),
                   "rft_repeatable": first_difference(runs["rft"][0], runs["rft"][1]) is None if repeats > 1 else None}
@@ -197,7 +225,14 @@ def measure(methods: list[str], model: str, steps: dict[str, int], repeats: int,
             for side in ("rft", "bare"):
                 result[f"{side}_{name}_all"] = [speed(points) for points in runs[side]]
                 result[f"{side}_{name}"] = median(result[f"{side}_{name}_all"])
-            result[f"ratio_{name}"] = ratio(result[f"rft_{name}"], result[f"bare_{name}"])
+            # Each rft run against the bare run right after it: load from elsewhere drifts over minutes,
+            # so neighbours in time make the fairest pairs.
+            pairs = [ratio(a, b) for a, b in zip(result[f"rft_{name}_all"], result[f"bare_{name}_all"])]
+            result[f"ratio_{name}"], result[f"ratios_{name}"] = median(pairs), pairs
+        # CPU seconds a step, as a speed ratio (bare / rft): what each side computes, whatever else ran.
+        result["rft_cpu"], result["bare_cpu"] = median(cpu["rft"]), median(cpu["bare"])
+        result["ratios_cpu"] = [ratio(b, a) for a, b in zip(cpu["rft"], cpu["bare"])]
+        result["ratio_cpu"] = median(result["ratios_cpu"])
         results.append(result)
     return results
 
@@ -208,9 +243,9 @@ def summary_lines(results: list[dict]) -> list[str]:
     for r in results:
         verdict = "meets" if r["ratio_median"] >= TARGET else "misses"
         same = "identical losses" if r["difference"] is None else f"losses differ at {r['difference']}"
-        lines.append(f"{r['method']:>4}: median step rft {r['rft_median']:.2f} / bare TRL {r['bare_median']:.2f} "
-                     f"steps/s = ratio {r['ratio_median']:.3f} ({verdict} ≥ {TARGET}); whole run ratio "
-                     f"{r['ratio_span']:.3f}; {same}")
+        lines.append(f"{r['method']:>4}: rft {r['rft_median']:.2f} vs bare TRL {r['bare_median']:.2f} steps/s (median "
+                     f"step); ratio {r['ratio_median']:.3f} ({verdict} ≥ {TARGET}; pairs {spread(r['ratios_median'])}); "
+                     f"whole run {r['ratio_span']:.3f}; CPU time {r['ratio_cpu']:.3f}; {same}")
     return lines
 
 
@@ -219,14 +254,24 @@ def record_sections(results: list[dict], model_label: str, repeats: int) -> list
         return " / ".join(", ".join(f"{v:.2f}" for v in r[f"{side}_{name}_all"]) for side in ("rft", "bare"))
 
     rows = [[r["method"].upper(), str(r["steps"]), f"{r['rft_median']:.2f}", f"{r['bare_median']:.2f}",
-             f"**{r['ratio_median']:.3f}**", "yes" if r["ratio_median"] >= TARGET else "no", f"{r['ratio_span']:.3f}",
-             "identical" if r["difference"] is None else f"differ: {r['difference']}", each(r, "median")]
+             f"**{r['ratio_median']:.3f}**", spread(r["ratios_median"]), "yes" if r["ratio_median"] >= TARGET else "no",
+             f"{r['ratio_span']:.3f}", f"{r['ratio_cpu']:.3f} ({spread(r['ratios_cpu'])})",
+             "identical" if r["difference"] is None else f"differ: {r['difference']}",
+             {True: "yes", False: "no", None: "–"}[r["rft_repeatable"]], each(r, "median")]
             for r in results]
-    return [f"Model: {model_label}. {repeats} repeats per side, interleaved rft, bare, rft, bare…; medians over "
-            "the repeats. *Median step*: steps/s of the run's median step; *whole run*: steps/s from the first "
-            "step's log to the last's.", "",
-            *table(["method", "steps", "rft steps/s (median step)", "bare TRL steps/s", "ratio", f"≥ {TARGET}",
-                    "ratio, whole run", "per-step losses", "each repeat, median step (rft / bare)"], rows)]
+    return [f"Model: {model_label}. {repeats} runs per side, interleaved rft, bare, rft, bare…. Speeds are medians "
+            "over the runs; the ratio is the median of each rft run over the bare run right after it. *Median "
+            "step*: steps/s of a run's median step; *whole run*: steps/s from the first step's log to the last's; "
+            "*CPU time*: the bare run's CPU seconds a step over rft's (user + system time of the process), which "
+            "other work on the machine hardly moves.", "",
+            *table(["method", "steps", "rft steps/s (median step)", "bare TRL steps/s", "ratio", "pairs",
+                    f"≥ {TARGET}", "ratio, whole run", "ratio, CPU time (pairs)", "losses, rft vs bare", "rft run 1 = run 2",
+                    "each run, median step (rft / bare)"], rows)]
+
+
+def spread(values: list[float]) -> str:
+    """'0.95–1.02', the range of a list of ratios."""
+    return f"{min(values):.2f}–{max(values):.2f}" if values else "–"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,14 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="tiny", help="tiny (the tests' random Llama), default, or a model folder")
     parser.add_argument("--methods", default="sft,dpo,grpo")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=None, help="steps per run (default: 40 SFT/DPO, 12 GRPO on "
-                        "the tiny model; 8 and 3 on the default model)")
+    parser.add_argument("--steps", type=int, default=None, help="steps per run (default: 40 SFT, 30 DPO, 12 GRPO on "
+                        "the tiny model; 8, 6 and 3 on the default model)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process (0: torch's default)")
     parser.add_argument("--no-record", action="store_true", help="print only; do not write docs/")
     args = parser.parse_args(argv)
     methods = args.methods.split(",")
     tiny = args.model == "tiny"
-    steps = {m: args.steps or ((12 if m == "grpo" else 40) if tiny else (3 if m == "grpo" else 8)) for m in methods}
+    defaults = {"sft": 40, "dpo": 30, "grpo": 12} if tiny else {"sft": 8, "dpo": 6, "grpo": 3}
+    steps = {m: args.steps or defaults[m] for m in methods}
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     threads = pin_threads(args.threads)
     busy = busy_processes()

@@ -117,3 +117,43 @@ def command_line(module: str, argv: list[str] | None) -> str:
     import sys
 
     return " ".join(["python -m", module, *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
+
+
+class CpuClock:
+    """Samples a process's CPU seconds (user + system, from /proc) every few milliseconds, in a thread.
+
+    On a shared machine a process's CPU time per unit of work hardly moves when other work takes the
+    cores; wall time does. ``at(t)`` interpolates the CPU seconds used by wall-clock time ``t``.
+    """
+
+    def __init__(self, pid: int, every_s: float = 0.02):
+        import threading
+
+        self.pid, self.every_s = pid, every_s
+        self.samples: list[tuple[float, float]] = []
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import time
+
+        while True:
+            try:
+                fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                return
+            if fields[0] == "Z":
+                return
+            self.samples.append((time.time(), (int(fields[11]) + int(fields[12])) / self._tick))
+            time.sleep(self.every_s)
+
+    def stop(self) -> None:
+        self._thread.join(timeout=1)
+
+    def at(self, t: float) -> float:
+        """CPU seconds at wall time ``t`` (linear between samples; NaN outside them)."""
+        for (t0, c0), (t1, c1) in zip(self.samples, self.samples[1:]):
+            if t0 <= t <= t1:
+                return c0 + (c1 - c0) * ((t - t0) / (t1 - t0) if t1 > t0 else 0.0)
+        return float("nan")

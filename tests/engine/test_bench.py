@@ -25,13 +25,14 @@ def test_steps_per_second_and_first_differing_step(tmp_path):
         {"t": 0.0, "phase": "started"},
         {"t": 20.0, "step": 1, "logs": {"loss": 2.0, "grad_norm": 1.0}},
         {"t": 21.0, "step": 2, "logs": {"loss": 1.5, "grad_norm": 0.9}},
-        {"t": 22.0, "step": 3, "logs": {"loss": 1.25, "grad_norm": 0.8}},
+        {"t": 22.0, "step": 3, "logs": {"loss": 1.25, "grad_norm": 0.8, "learning_rate": 1e-4}},
         {"t": 22.1, "step": 3, "logs": {"train_runtime": 2.0, "train_loss": 1.5}}]))
     rft, plain = rft_steps(events), bare_steps(bare)
     assert [p.step for p in rft] == [p.step for p in plain] == [1, 2, 3]
     assert steps_per_s(rft) == 2.0 and steps_per_s(plain) == 1.0
     assert median_step_per_s(rft) == 2.0 and median_step_per_s(plain) == 1.0
     assert first_difference(rft, plain) == "step 3: loss 1.0 vs 1.25"
+    assert plain[2].values["lr"] == 1e-4  # TRL's names become rft's canonical ones
     assert first_difference(rft, rft) is None
     assert "logged steps differ" in first_difference(rft, plain[:2])
     assert steps_per_s([StepPoint(1, 5.0, {})]) != steps_per_s([StepPoint(1, 5.0, {})])  # NaN: too few steps
