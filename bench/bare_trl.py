@@ -13,14 +13,17 @@ Python; a GRPO user supplies some reward function, and these are the ones the
 rft run scores with). What the script sets beyond TRL's defaults, and why:
 
 - ``set_seed(seed)`` before the model loads: PEFT draws the LoRA A matrices
-  from the global generator when it wraps the model;
-- ``data_seed = seed``: rft sets it; without it the sampler's generator comes
-  from ``seed`` too, but is drawn differently;
-- ``gradient_checkpointing = False``, ``bf16 = False``: TRL defaults both on,
-  which is slow (or refused) on a CPU and is not what rft runs;
-- run it with ``PYTHONHASHSEED=0`` (rft's launcher does): PEFT gathers
-  ``all-linear`` targets in a set, whose order, and so which layer gets which
-  random draw, otherwise changes from process to process.
+  from the global generator when it wraps the model. Without it the losses
+  part from rft's at step 3 (B starts at zero and the warm-up's first
+  learning rate is zero, so step 3 is the first to see A);
+- ``gradient_checkpointing = False``, ``bf16 = False``: TRL's configs turn
+  checkpointing on by default and bf16 on where it can; rft runs a CPU in
+  float32 without checkpointing;
+- ``data_seed = seed``, as rft sets it (with TRL 1.16 leaving it out changed
+  nothing: the sampler's generator is seeded from ``seed`` either way);
+- the bench runs it with ``PYTHONHASHSEED=0``, as rft's launcher runs its
+  worker (with PEFT 0.21 other hash seeds gave the same losses: it wraps the
+  layers in the model's own order).
 """
 
 from __future__ import annotations

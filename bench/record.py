@@ -57,15 +57,15 @@ def machine() -> str:
 def busy_processes(min_cpu: float = 10.0) -> list[str]:
     """Other processes using at least ``min_cpu`` % of a core right now (ps's lifetime average), and the load."""
     try:
-        out = subprocess.run(["ps", "-eo", "pid,pcpu,args", "--sort=-pcpu"], capture_output=True, text=True,
+        out = subprocess.run(["ps", "-eo", "pid,stat,pcpu,args", "--sort=-pcpu"], capture_output=True, text=True,
                              timeout=10).stdout.splitlines()[1:]
     except (OSError, subprocess.SubprocessError):
         return []
     own = {os.getpid(), os.getppid()}
     busy = []
     for line in out:
-        pid, cpu, args = line.split(None, 2)
-        if int(pid) in own or float(cpu) < min_cpu:
+        pid, stat, cpu, args = line.split(None, 3)
+        if int(pid) in own or float(cpu) < min_cpu or stat.startswith("Z"):  # a zombie's CPU is its past
             continue
         busy.append(f"{args[:110]} ({float(cpu):.0f}% CPU)")
     load = os.getloadavg()

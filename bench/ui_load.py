@@ -147,10 +147,31 @@ def main(argv: list[str] | None = None) -> int:
                     "interleaved rft, bare; medians.", "",
                     *table(["scenario", "rft p95 ms", "bare p95 ms", "ratio", f"p95 < {TARGET_MS:.0f} ms",
                             "max ms (rft / bare)", f"stalled ≥ {STALL_S * 1000:.0f} ms, s (rft / bare)",
-                            "p50 ms (rft / bare)"], rows)]
+                            "p50 ms (rft / bare)"], rows), "", NOTES]
         path = write_record("ui-load", "The dashboard under load", command_line("bench.ui_load", argv), sections, busy)
         print(f"wrote {path}")
     return 0
+
+
+NOTES = """*Why the stream misses the target: the four charts.* Every 0.25 s that events arrived, the dashboard
+hands each chart its series, and each rebuilds its whole plotext figure (the braille canvas, then Textual
+parses its ANSI text): about 50 ms a chart on this loaded machine, four charts a redraw, so the loop is busy
+most of the time. Found by timing the widgets' calls in the same set-up (an experiment in a copy, nothing
+changed in the app): with the charts' `show` switched off, p95 fell to 5.5 ms; with charts redrawn at most
+once a second it fell to 8–10 ms, though each redraw is still one stall of four charts (~200 ms here).
+Reading and folding the events (`RunWatch.poll`, 2.5 ms a tick while streaming) and the samples table
+(~3 ms a tick) are small. What would meet the target, in `rft_tui/widgets/metric_chart.py` and the redraw
+timer of `rft_tui/screens/dashboard.py`: redraw charts at most about once a second while a run streams, one
+chart per tick rather than all four at once, and only those whose series changed.
+
+*The replay* meets the p95 target only because it is one stall: opening the 10,000-event run holds the loop
+for the worst-lag figure above (folding the events, ~150 ms; the samples table; four charts of 1,111 points,
+~240 ms each). Thinning each series to ~2 points per braille column (160 here) before plotting cut a chart's
+build to ~100 ms in the same experiment.
+
+*Also seen:* the samples table stops adding rows once 500 samples have arrived. `RunWatch` keeps the last
+500 in a bounded deque and the table counts what it has shown by the list's length, which then stays at 500,
+so later samples never appear (and the stream measurement has no table growth after its first ~3 s)."""
 
 
 if __name__ == "__main__":

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-from bench.engine_overhead import (StepPoint, bare_steps, first_difference, median_step_per_s, rft_steps,
-                                   steps_per_s)
 from bench.event_stream import ROLLOUTS, step_events, write_finished_run
 from bench.first_step import PHASES, overlap, phase_times
 from bench.grpo_generation import bare_speeds, rft_summary, step_breakdown
+from bench.step_log import StepPoint, bare_steps, first_difference, median_step_per_s, rft_steps, steps_per_s
 from bench.ui_load import lag_stats
 from engine.protocol import read_events
 
@@ -61,11 +60,14 @@ def test_grpo_step_breakdown_pairs_trl_timings_with_steps():
                                                                      "completions/max_length": 50.0}}]
     timings = [{"name": "GRPOTrainer.transformers.generate", "step": 0, "seconds": 7.0},
                {"name": "GRPOTrainer.transformers.generate", "step": 1, "seconds": 5.0},
-               {"name": "GRPOTrainer._calculate_rewards", "step": 1, "seconds": 0.1}]
+               {"name": "GRPOTrainer._calculate_rewards", "step": 1, "seconds": 0.1},
+               {"name": "GRPOTrainer.compute_loss", "step": 1, "seconds": 2.5}]
     steps = step_breakdown(events, timings, group=12)
-    assert steps == [{"step": 2, "wall": 10.0, "generate": 5.0, "rewards": 0.1, "positions": 600.0, "tokens": 360.0}]
+    assert steps == [{"step": 2, "wall": 10.0, "generate": 5.0, "rewards": 0.1, "loss": 2.5, "positions": 600.0,
+                      "tokens": 360.0}]
     summary = rft_summary(steps)
-    assert summary["generate_share"] == 0.5 and summary["positions_per_s"] == 120.0 and summary["tokens_per_s"] == 72.0
+    assert summary["generate_share"] == 0.5 and summary["loss_share"] == 0.25
+    assert summary["positions_per_s"] == 120.0 and summary["tokens_per_s"] == 72.0
     bare = bare_speeds([{"seconds": 9.0, "sequences": 12, "decode_steps": 64, "tokens": 400},
                         {"seconds": 4.0, "sequences": 12, "decode_steps": 40, "tokens": 300}])
     assert bare == {"positions_per_s": 120.0, "tokens_per_s": 75.0}  # the first call (warm-up) is left out
