@@ -13,6 +13,21 @@ from engine.runs import FINAL_STATES, RunDir, RunStatus
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    # Tests run side by side (pytest -n): one math thread per process, inherited by the
+    # workers they start, so the processes share the cores instead of fighting over them.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """After a run that included the bad-input suite, say how many cases it holds (this runs in the
+    main process, so the line shows also when test files run side by side)."""
+    reports = (r for outcome in ("passed", "failed") for r in terminalreporter.stats.get(outcome, []))
+    if any("test_bad_input.py" in getattr(r, "nodeid", "") for r in reports):
+        from tests.engine.test_bad_input import case_counts
+
+        terminalreporter.write_line(case_counts())
 
 
 @pytest.fixture(scope="session", autouse=True)
