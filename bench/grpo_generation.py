@@ -186,10 +186,11 @@ CPU computes); answer tokens/s counts only tokens up to each answer's end-of-tur
 base model rarely ends an answer within 64 tokens, so the two are close here; from an SFT adapter
 (`--start-from`) answers end sooner.
 
-What this says: on a CPU about half of a GRPO step is sampling, and TRL's sampling inside rft runs at the
-speed of a bare `generate` on the same model. The unmerged LoRA adapter costs decoding about a fifth of its
-speed (the merged row): sampling from merged weights (or from a serving engine such as vLLM, or Unsloth's
-fast generation on a GPU) is where a GRPO step would get faster, not in rft's own code."""
+What this says: on a CPU sampling is the largest part of a GRPO step, and TRL's sampling inside rft runs at
+about the speed of a bare `generate` on the same model with the same unmerged adapter (the ratio in the
+table). The merged row is what the adapter's extra matrix products cost decoding: sampling from merged
+weights (or from a serving engine such as vLLM, or Unsloth's fast generation on a GPU) is where a GRPO step
+would get faster, not in rft's own code."""
 
 
 if __name__ == "__main__":

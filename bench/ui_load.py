@@ -155,19 +155,20 @@ def main(argv: list[str] | None = None) -> int:
 
 NOTES = """*Why the stream misses the target: the four charts.* Every 0.25 s that events arrived, the dashboard
 hands each chart its series, and each rebuilds its whole plotext figure (the braille canvas, then Textual
-parses its ANSI text): about 50 ms a chart on this loaded machine, four charts a redraw, so the loop is busy
-most of the time. Found by timing the widgets' calls in the same set-up (an experiment in a copy, nothing
-changed in the app): with the charts' `show` switched off, p95 fell to 5.5 ms; with charts redrawn at most
-once a second it fell to 8–10 ms, though each redraw is still one stall of four charts (~200 ms here).
+parses its ANSI text), four charts a redraw, so the loop is busy most of the time. Found by timing the
+widgets' calls in the same set-up, earlier the same day with more load on the machine (load average ~7,
+stream p95 250–570 ms then), in an experiment that patched the widgets in the measuring process only: a chart
+took ~50 ms to draw; with the charts' `show` switched off, p95 fell to 5.5 ms; with charts redrawn at most
+once a second it fell to 8–10 ms, though each redraw is still one stall of four charts (~200 ms then).
 Reading and folding the events (`RunWatch.poll`, 2.5 ms a tick while streaming) and the samples table
 (~3 ms a tick) are small. What would meet the target, in `rft_tui/widgets/metric_chart.py` and the redraw
 timer of `rft_tui/screens/dashboard.py`: redraw charts at most about once a second while a run streams, one
 chart per tick rather than all four at once, and only those whose series changed.
 
 *The replay* meets the p95 target only because it is one stall: opening the 10,000-event run holds the loop
-for the worst-lag figure above (folding the events, ~150 ms; the samples table; four charts of 1,111 points,
-~240 ms each). Thinning each series to ~2 points per braille column (160 here) before plotting cut a chart's
-build to ~100 ms in the same experiment.
+for the worst-lag figure above (in the experiment: folding the events ~150 ms, the samples table ~20 ms, four
+charts of 1,111 points ~240 ms each). Thinning each series to ~2 points per braille column (160 here) before
+plotting cut a chart's build to ~100 ms.
 
 *Also seen:* the samples table stops adding rows once 500 samples have arrived. `RunWatch` keeps the last
 500 in a bounded deque and the table counts what it has shown by the list's length, which then stays at 500,
