@@ -18,7 +18,8 @@ From the same problems, one set per kind of training data:
 - ``arithmetic-one-step``: prompt and reference answer for one-step problems
   (add, take away, multiply small numbers). A 135 M model gets some of these
   right and some wrong, which is what GRPO needs to raise correctness within
-  minutes; it gets almost none of the multi-step ones right.
+  minutes; it gets almost none of the multi-step ones right, and few sums of
+  two-digit numbers.
 
     python scripts/generate_datasets.py          # rewrite the files
     python scripts/generate_datasets.py --check  # exit 1 if they are stale
@@ -229,13 +230,13 @@ def one_step_problem(r: random.Random) -> tuple[str, int]:
     """A question needing one addition, subtraction or multiplication of small numbers."""
     name, things, kind = r.choice(NAMES), r.choice(THINGS), r.choice(["add", "take", "times"])
     if kind == "add":
-        a, b = r.randint(3, 30), r.randint(2, 20)
+        a, b = r.randint(2, 12), r.randint(2, 9)
         return f"{name} has {a} {things} and gets {b} more. How many {things} does {name} have now?", a + b
     if kind == "take":
-        a = r.randint(10, 40)
-        b = r.randint(2, a - 1)
+        a = r.randint(5, 15)
+        b = r.randint(1, min(9, a - 1))
         return f"{name} has {a} {things} and gives away {b}. How many {things} does {name} have left?", a - b
-    a, b = r.randint(2, 9), r.randint(2, 9)
+    a, b = r.randint(2, 5), r.randint(2, 5)
     return f"{name} has {a} bags with {b} {things} in each bag. How many {things} does {name} have?", a * b
 
 
