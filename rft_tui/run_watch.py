@@ -43,6 +43,10 @@ class RunWatch:
         self.tail = run.events()
         self.series: dict[str, Series] = {}
         self.samples: deque[dict[str, Any]] = deque(maxlen=MAX_SAMPLES)
+        # How many samples arrived in all (the deque keeps only the last ones), and how many times a
+        # resume dropped some: what the samples table needs to add only the new rows.
+        self.samples_seen = 0
+        self.samples_reset = 0
         self.stage: dict[str, Any] | None = None
         self.model: dict[str, Any] | None = None
         self.dataset: dict[str, Any] | None = None
@@ -80,6 +84,7 @@ class RunWatch:
                 self.series.setdefault(name, Series()).add(step, value)
         elif kind == "sample":
             self.samples.append(event)
+            self.samples_seen += 1
         elif kind == "stage":
             # A new stage restarts the step count; its curves start afresh too.
             self.stage, self.series, self.step, self.first_step = event, {}, 0, None
@@ -89,6 +94,7 @@ class RunWatch:
             for series in self.series.values():
                 series.drop_after(step)
             self.samples = deque((s for s in self.samples if s.get("step", 0) <= step), maxlen=MAX_SAMPLES)
+            self.samples_seen, self.samples_reset = len(self.samples), self.samples_reset + 1
             self.step, self.first_step, self.error = step, None, None
         elif kind == "model":
             self.model = event

@@ -83,7 +83,8 @@ class DashboardScreen(Screen):
             return
         for chart in self.query(MetricChart):
             chart.show(self.watch.series, finished=self.watch.status.is_final)
-        self.query_one(SamplesPanel).show(list(self.watch.samples))
+        self.query_one(SamplesPanel).show(list(self.watch.samples), self.watch.samples_seen,
+                                          self.watch.samples_reset)
         self.query_one(RunNotices).show(self.watch)
         for event in self.watch.adjustments[self._adjustments_told:]:
             # A change the worker made on its own deserves a word while the run is live, not only a line.
