@@ -18,8 +18,6 @@ from engine.runs import CommandReader, RunDir, RunStatus
 _SUMMARY_KEYS = {"train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"}
 # Running averages since the start; tokens_per_s below is measured per interval instead.
 _DROPPED = {"train_runtime", "train_tokens_per_second", "num_input_tokens_seen"}
-# Shortest gap between two per-step rewrites of status.json (the app redraws four times a second).
-STATUS_EVERY_S = 0.25
 
 
 class EventBridge(TrainerCallback):
@@ -33,7 +31,6 @@ class EventBridge(TrainerCallback):
         self.stop_requested = False
         self._last_tokens = 0
         self._last_time: float | None = None
-        self._status_written = float("-inf")
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._last_time = time.perf_counter()
@@ -41,14 +38,10 @@ class EventBridge(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self.status.step = state.global_step
-        # Rewriting status.json cost 1-4 ms even without an fsync (8 ms with one), a tenth of a small
-        # model's step on a CPU (bench/engine_overhead.py), so it is written at most a few times a second,
-        # as often as the app redraws; metrics events carry every step, and the worker writes state
-        # changes (with the current step) at once and durably.
-        now = time.monotonic()
-        if now - self._status_written >= STATUS_EVERY_S or state.global_step >= state.max_steps:
-            self.run.write_status(self.status, durable=False)
-            self._status_written = now
+        # Every step, without the fsync (8 ms a step on a small model, bench/engine_overhead.py): a
+        # reader acting on the step it sees (stop at step N) must see it when it happens. The worker
+        # writes state changes durably.
+        self.run.write_status(self.status, durable=False)
         for command in self.commands.poll():
             if command == "stop":
                 self.stop_requested = True
