@@ -34,8 +34,9 @@ def test_given_texts_show_spread_and_a_users_reward_runs_in_the_dry_run(tmp_path
                                     "    return [1.0 if len(c) < 30 else 0.0 for c in completions]\n")
     env = {**__import__("os").environ, "RFT_REWARDS_DIR": str(folder)}
     out = tmp_path / "result.json"
-    result = _rft("grpo", "--source", "text", "--text", "<think>48 / 2 = 24; 48 + 24 = 72</think><answer>72</answer>",
-                  "--text", "72", "--rewards", "format", "--rewards", "correctness", "--rewards", "mine.py:brief",
+    # Natalia's clips (72) is the first prompt of the multi-step set; the GRPO preset's own set is one-step.
+    result = _rft("grpo", "--set", "dataset.source=builtin:arithmetic-prompts", "--source", "text",
+                  "--text", "<think>48 / 2 = 24; 48 + 24 = 72</think><answer>72</answer>", "--text", "72", "--rewards", "format", "--rewards", "correctness", "--rewards", "mine.py:brief",
                   "--json", str(out), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(out.read_text())
