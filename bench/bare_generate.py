@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         with torch.no_grad():
             output = model.generate(**encoded, do_sample=True, temperature=settings["temperature"], top_k=0,
                                     top_p=1.0, max_new_tokens=settings["max_new_tokens"],
-                                    num_return_sequences=settings["num_generations"], pad_token_id=tokenizer.pad_token_id,
-                                    eos_token_id=eos)
+                                    num_return_sequences=settings["num_generations"],
+                                    pad_token_id=tokenizer.pad_token_id, eos_token_id=eos)
         seconds = time.perf_counter() - started
         answers = output[:, encoded["input_ids"].shape[1]:]
         tokens = 0

@@ -162,8 +162,8 @@ def build_trainer(settings: Settings, model, tokenizer, dataset, common: dict, c
     args = GRPOConfig(**common, num_generations=settings.num_generations,
                       max_completion_length=settings.max_completion_length, temperature=settings.temperature,
                       beta=settings.beta, epsilon=settings.epsilon, loss_type=settings.grpo_loss_type,
-                      scale_rewards=settings.scale_rewards, reward_weights=[r.get("weight", 1.0) for r in settings.rewards],
-                      steps_per_generation=1)
+                      scale_rewards=settings.scale_rewards, steps_per_generation=1,
+                      reward_weights=[r.get("weight", 1.0) for r in settings.rewards])
     return GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset, processing_class=tokenizer,
                        callbacks=callbacks)
 

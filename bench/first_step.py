@@ -118,7 +118,8 @@ def summarise(samples: dict[str, list[dict[str, float]]]) -> dict[str, dict[str,
 def report(medians: dict[str, dict[str, float]]) -> tuple[list[str], list[list[str]]]:
     rows = []
     for key in ["imports", *PHASES, "total"]:
-        cells = [f"{medians[side][key]:.2f} s" if key in medians.get(side, {}) else "–" for side in ("cold", "warm", "bare")]
+        cells = [f"{medians[side][key]:.2f} s" if key in medians.get(side, {}) else "–"
+                 for side in ("cold", "warm", "bare")]
         rows.append(["**total (to step 1's metrics)**" if key == "total" else key, *cells])
     header = ["phase", "rft cold", "rft warm", "bare TRL"]
     return header, rows

@@ -50,8 +50,8 @@ def step_breakdown(events: list[dict], timings: list[dict], group: int) -> list[
         rewards = sum(r["seconds"] for r in mine if r["name"].endswith("._calculate_rewards"))
         loss = sum(r["seconds"] for r in mine if r["name"].endswith(".compute_loss"))
         values = this["values"]
-        steps.append({"step": k, "wall": this["t"] - before["t"], "generate": generate, "rewards": rewards, "loss": loss,
-                      "positions": group * values.get("completions/max_length", 0.0),
+        steps.append({"step": k, "wall": this["t"] - before["t"], "generate": generate, "rewards": rewards,
+                      "loss": loss, "positions": group * values.get("completions/max_length", 0.0),
                       "tokens": group * values["completion_length"]})
     return steps
 
@@ -67,7 +67,8 @@ def bare_speeds(records: list[dict]) -> dict[str, float]:
 def rft_summary(steps: list[dict]) -> dict[str, float]:
     wall, generate = sum(s["wall"] for s in steps), sum(s["generate"] for s in steps)
     return {"step_s": wall / len(steps), "generate_share": generate / wall,
-            "rewards_share": sum(s["rewards"] for s in steps) / wall, "loss_share": sum(s["loss"] for s in steps) / wall,
+            "rewards_share": sum(s["rewards"] for s in steps) / wall,
+            "loss_share": sum(s["loss"] for s in steps) / wall,
             "positions_per_s": sum(s["positions"] for s in steps) / generate,
             "tokens_per_s": sum(s["tokens"] for s in steps) / generate}
 
@@ -154,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"GRPO step (steps 2..{args.steps}, median over runs): {rft['step_s']:.1f} s, of which generating "
              f"{rft['generate_share']:.0%}, the loss's forward pass {rft['loss_share']:.0%}, reward functions "
              f"{rft['rewards_share']:.1%}",
-             f"decode in rft's GRPO: {rft['positions_per_s']:.0f} positions/s ({rft['tokens_per_s']:.0f} answer tokens/s)",
+             f"decode in rft's GRPO: {rft['positions_per_s']:.0f} positions/s "
+             f"({rft['tokens_per_s']:.0f} answer tokens/s)",
              f"bare generate, LoRA unmerged: {bare['positions_per_s']:.0f} positions/s "
              f"({bare['tokens_per_s']:.0f} tokens/s); ratio rft / bare = {vs_bare:.2f}",
              f"bare generate, LoRA merged: {merged['positions_per_s']:.0f} positions/s "
@@ -162,13 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     for line in lines:
         print(line)
     if not args.no_record:
-        rows = [["rft GRPO (TRL's generate inside training)", f"{rft['positions_per_s']:.0f}", f"{rft['tokens_per_s']:.0f}", "1.00"],
+        rows = [["rft GRPO (TRL's generate inside training)", f"{rft['positions_per_s']:.0f}",
+                 f"{rft['tokens_per_s']:.0f}", "1.00"],
                 ["bare `generate`, LoRA unmerged", f"{bare['positions_per_s']:.0f}", f"{bare['tokens_per_s']:.0f}",
                  f"{vs_bare:.2f}"],
                 ["bare `generate`, LoRA merged", f"{merged['positions_per_s']:.0f}", f"{merged['tokens_per_s']:.0f}",
                  f"{vs_merged:.2f}"]]
         sections = [f"`grpo` preset (2 prompts × 6 answers, ≤ 64 tokens, from "
-                    f"{args.start_from or 'the base model'}), {threads}, {args.steps} steps per run, {args.repeats} repeats "
+                    f"{args.start_from or 'the base model'}), {threads}, {args.steps} steps per run, "
+                    f"{args.repeats} repeats "
                     "interleaved with the peers; medians; step 1 left out.", "",
                     f"Step time {rft['step_s']:.1f} s: generating **{rft['generate_share']:.0%}** of it, the loss's "
                     f"forward pass {rft['loss_share']:.0%}, reward functions {rft['rewards_share']:.1%}, the rest "

@@ -65,7 +65,8 @@ def busy_processes(min_cpu: float = 10.0) -> list[str]:
     busy = []
     for line in out:
         pid, stat, cpu, args = line.split(None, 3)
-        if int(pid) in own or float(cpu) < min_cpu or stat.startswith("Z"):  # a zombie's CPU is its past
+        if int(pid) in own or float(cpu) < min_cpu or stat.startswith("Z") or args.startswith("ps "):  # a zombie's
+            # CPU is its past; ps is this look itself
             continue
         busy.append(f"{args[:110]} ({float(cpu):.0f}% CPU)")
     load = os.getloadavg()
