@@ -17,7 +17,7 @@ import time
 from engine.config import RunConfig
 from engine.fsutil import atomic_write_text
 from engine.privacy import no_telemetry
-from engine.runs import RunDir, create_run
+from engine.runs import FINAL_STATES, RunDir, create_run
 
 
 def launch_worker(run: RunDir, python: str | None = None, resume: bool = False) -> subprocess.Popen:
@@ -55,9 +55,21 @@ class ResumeError(RuntimeError):
     """The run cannot be resumed (it is running, or it finished); the message says which."""
 
 
-def resume_run(run: RunDir, python: str | None = None) -> subprocess.Popen:
+EXIT_GRACE_S = 30.0  # how long a resume waits for a worker that has finished to exit
+
+
+def resume_run(run: RunDir, python: str | None = None, exit_grace_s: float = EXIT_GRACE_S) -> subprocess.Popen:
     """Continue a stopped, failed or crashed run from its last checkpoint, in a new worker."""
+    exiting = run.worker_alive() and run.read_status_file().state in FINAL_STATES
+    if exiting:
+        # The worker wrote its final state and is exiting (freeing the model takes a moment): a resume
+        # asked for right after a stop waits for it (``exit_grace_s``) rather than refusing.
+        deadline = time.monotonic() + exit_grace_s
+        while run.worker_alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
     if run.worker_alive():
+        if exiting:
+            raise ResumeError(f"{run.name} has stopped and its worker is still exiting; resume again in a moment.")
         raise ResumeError(f"{run.name} is still running; there is nothing to resume.")
     status = run.read_status_file()
     if status.state == "done":

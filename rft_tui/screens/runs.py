@@ -113,7 +113,8 @@ class RunsScreen(Screen):
             return
         run = RunDir(key)
         try:
-            self.app.started.append(resume_run(run))
+            # No waiting here for a worker that is still exiting: the screen must not freeze.
+            self.app.started.append(resume_run(run, exit_grace_s=0))
         except ResumeError as error:
             self.notify(str(error), severity="warning")
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from engine.launch import start_run
 from engine.protocol import read_events
@@ -19,6 +20,9 @@ def test_r_on_the_runs_screen_resumes_a_stopped_run_and_shows_it(tiny_model_dir,
     wait_for(run, lambda s: s.step >= 2, timeout=300, what="step 2")
     run.send_command("stop")
     assert wait_final(run, timeout=300).state == "stopped"
+    deadline = time.monotonic() + 60
+    while run.worker_alive() and time.monotonic() < deadline:  # as a person would: after the worker exited
+        time.sleep(0.1)
 
     async def scenario() -> None:
         app = RftApp(runs_dir=tmp_path / "runs")
