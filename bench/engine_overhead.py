@@ -212,29 +212,30 @@ set before PEFT draws the LoRA A matrices (left out, SFT's and DPO's losses part
 `data_seed` and the hash seed made no difference with TRL 1.16 and PEFT 0.21. GRPO on the random model gets a
 `length` reward beside the preset's two, which score every answer of a random model 0 (no gradient at all).
 
-*Overhead found and removed.* The event bridge rewrote `status.json` after every step, with an fsync:
-8.0 ms (median; 16 ms at p95) on this machine's disk, about a sixth of a tiny-model step here. Without the
-fsync the rewrite still took 0.6 ms alone and 1–4 ms while other work wrote to the disk (ext4 flushes a file
-renamed over another), so the bridge now rewrites it at most four times a second (as often as the app
-redraws; every step still reaches `events.jsonl`, and the worker writes state changes at once and durably).
-Timed inside the worker, the bridge's work after a step went from a median of 3.8 ms to 0.06 ms. The worker
-from before both changes and today's, each run against bare TRL in turn (SFT, tiny model, 5 rounds, median
-step): 24.2 steps/s before (0.78 of bare TRL), 28.9 after (1.02), bare 29.3. What it
-still does every step: one `metrics` line (~0.1 ms with its flush), a look at `control` (3 µs), and TRL's
+*Overhead found.* The event bridge rewrote `status.json` after every step with an fsync: 8.0 ms (median;
+16 ms at p95) on this machine's disk, about a sixth of a tiny-model step here. It now skips the fsync
+(readers still see the old file or the new one, never half; the worker writes state changes durably), which
+leaves 0.6 ms alone and 1–4 ms while other work writes to the disk (ext4 flushes a file renamed over
+another). Rewriting it at most four times a second took the bridge's work after a step from 3.8 ms to
+0.06 ms, and then rft ran at 0.965 (SFT), 1.077 (DPO) and 0.955 (GRPO) of bare TRL in 7 rounds on a quieter
+machine; but a reader then saw a step up to a quarter second late (a stop sent at step 3 of a fast test run
+arrived after the run had ended), so `status.json` is rewritten every step again, and that write is most of
+what rft still adds on the tiny model. Measured in turn against bare TRL (SFT, tiny model, 5 rounds, median
+step): the worker with the fsync 24.2 steps/s (0.78 of bare), the rate-limited one 28.9 (1.02), bare 29.3.
+Beside it, every step: one `metrics` line (~0.1 ms with its flush), a look at `control` (3 µs), and TRL's
 count of input tokens (`include_num_input_tokens_seen`) for tokens/s.
 
-*Reading the numbers.* On the built-in model a step takes seconds, and a fixed per-step cost of a
-millisecond disappears; the tiny model (a step of tens of milliseconds) is where it would show. Two runs a
-quarter of a minute apart can still differ by a quarter when other work on the machine comes and goes (the
-*pairs* column); CPU time per step moves less and says whether rft computes more per step, but misses waits
-such as the fsync above.
+*Reading the numbers.* On the built-in model a step takes seconds, and a per-step cost of milliseconds
+disappears; the tiny model (a step of tens of milliseconds) is where it shows. Two runs a quarter of a
+minute apart can differ by half when other work on the machine comes and goes (the *pairs* column); CPU time
+per step moves less and says whether rft computes more per step, but misses waits such as a disk flush.
 
-*Where a ratio falls a little short of 0.97* on the tiny model, it is inside the spread of its pairs, and
-what rft still adds is small but real: a `status.json` rewrite every quarter second (1–4 ms each, so 1–2 % of
-a 35 ms step), a `metrics` line a step, and for GRPO one `sample` line per answer. Rewriting `status.json`
-once a second would take about 1 % more off the tiny model; a quiet machine (or many more rounds) would
-tell 1 % from noise. On the built-in model these costs are far below 1 % of a step; its record
-(`--model default`) shows another gap, of a few % in CPU time, that is not yet explained."""
+*Where a ratio falls short of 0.97* on the tiny model: the per-step `status.json` rewrite (1–4 ms of a
+35–70 ms step), inside pairs that spread far wider. What would close it: readers that take a run's step from
+its last `metrics` event (or a writer thread that keeps `status.json` current without holding up the step),
+so that the rewrite need not happen on the training thread every step; and a quiet machine to tell 1 % from
+noise. On the built-in model the bridge's costs are far below 1 % of a step; its record (`--model default`)
+shows another gap, of a few % in CPU time, that is not yet explained."""
 
 # Added to the record of a run on a real model (seconds a step).
 MODEL_NOTES = """*On a real model* (the built-in one, first measured 2026-11-22): rft's worker used 1–17 % more CPU
@@ -248,8 +249,8 @@ processes (`perf`) on a quiet machine would tell; until then this gap is open.""
 
 
 def speed(steps_per_s: float) -> str:
-    """Steps/s with three significant digits (a real model on a CPU takes seconds a step)."""
-    return f"{steps_per_s:.3g}"
+    """Steps/s to two decimals, or three significant digits below one (a real model on a CPU takes seconds)."""
+    return f"{steps_per_s:.2f}" if steps_per_s >= 1 else f"{steps_per_s:.3g}"
 
 
 def spread(values: list[float]) -> str:

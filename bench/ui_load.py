@@ -172,9 +172,9 @@ for the worst-lag figure above (in the experiment: folding the events ~150 ms, t
 charts of 1,111 points ~240 ms each). Thinning each series to ~2 points per braille column (160 here) before
 plotting cut a chart's build to ~100 ms.
 
-*Also seen:* the samples table stops adding rows once 500 samples have arrived. `RunWatch` keeps the last
-500 in a bounded deque and the table counts what it has shown by the list's length, which then stays at 500,
-so later samples never appear (and the stream measurement has no table growth after its first ~3 s)."""
+*Also seen* (and fixed since, the same day): the samples table stopped adding rows once 500 samples had
+arrived, because `RunWatch` kept the last 500 and the table counted what it had shown by that window's
+length; measurements before the fix have no table growth after a stream's first ~3 s."""
 
 
 if __name__ == "__main__":
