@@ -115,7 +115,7 @@ class ConfigForm(Vertical):
 
     async def show_section(self, section: str) -> None:
         """Replace the shown fields with ``section``'s (what was typed is kept)."""
-        if section == self.active and self.query(f"#{_dom_id(self._first_path(section))}"):
+        if section == self.active:
             return
         self._remember()
         self.active = section
@@ -130,9 +130,6 @@ class ConfigForm(Vertical):
         """Show the section holding ``path`` and return its input widget."""
         await self.show_section(self.fields[path].section)
         return self.query_one(f"#{_dom_id(path)}")
-
-    def _first_path(self, section: str) -> str:
-        return next(p for p, f in self.fields.items() if f.section == section)
 
     def _remember(self) -> None:
         """Copy the shown widgets' values into ``raw``, so hiding a section loses nothing."""
