@@ -67,6 +67,7 @@ class ConfigForm(Vertical):
                  **kwargs):
         super().__init__(**kwargs)
         self.fields: dict[str, Field] = {}
+        self._path_of: dict[str, str] = {}  # DOM id → field path
         self.raw: dict[str, Any] = {}  # path → the widget's value: text for inputs, as typed
         self.section_names: list[str] = []
         for prefix, model, current in sections:
@@ -77,6 +78,7 @@ class ConfigForm(Vertical):
                     continue
                 path = f"{prefix}.{name}"
                 self.fields[path] = Field(path, prefix, name, info.annotation, info.description or "")
+                self._path_of[_dom_id(path)] = path
                 value = getattr(current, name)
                 self.raw[path] = bool(value) if info.annotation is bool else \
                     str(value) if _choices(info.annotation) else "" if value is None else str(value)
@@ -131,13 +133,17 @@ class ConfigForm(Vertical):
         await self.show_section(self.fields[path].section)
         return self.query_one(f"#{_dom_id(path)}")
 
+    def _shown(self) -> list[tuple[str, Widget]]:
+        """(path, input widget) for each field on screen; one walk of the grid, not a query per field."""
+        grids = self.query("#form-grid")
+        if not grids:
+            return []
+        return [(self._path_of[w.id], w) for w in grids.first().children if w.id in self._path_of]
+
     def _remember(self) -> None:
         """Copy the shown widgets' values into ``raw``, so hiding a section loses nothing."""
-        for path, field in self.fields.items():
-            if field.section == self.active:
-                widgets = self.query(f"#{_dom_id(path)}")
-                if widgets:
-                    self.raw[path] = widgets.first().value
+        for path, widget in self._shown():
+            self.raw[path] = widget.value
 
     def values(self) -> dict[str, Any]:
         """Every field's current value, parsed to its type ('' → None), shown or not."""
@@ -153,10 +159,8 @@ class ConfigForm(Vertical):
         """Mark fields with a problem (red, the reason as tooltip and in the help line when focused),
         and each section's tab with how many it has."""
         self.problems = {path: reason for path, reason in problems.items() if path in self.fields}
-        for path in self.fields:
-            widgets = self.query(f"#{_dom_id(path)}")
-            if widgets:
-                self._mark(widgets.first(), path)
+        for path, widget in self._shown():
+            self._mark(widget, path)
         for section in self.section_names:
             count = sum(self.fields[p].section == section for p in self.problems)
             label = Text(section) if not count else Text.assemble(section, (f" ✗{count}", "bold red"))
@@ -176,7 +180,7 @@ class ConfigForm(Vertical):
         return Text.assemble((f"{path}: ", "bold"), self.fields[path].description)
 
     def _show_help(self, dom_id: str) -> None:
-        path = next((p for p in self.fields if _dom_id(p) == dom_id), None)
+        path = self._path_of.get(dom_id)
         if path is not None:
             self.query_one("#field-help", Static).update(self.help_text(path))
 
@@ -198,7 +202,11 @@ class ConfigForm(Vertical):
     def on_select_changed(self, event: Select.Changed) -> None:
         self._edited(event)
 
-    def _edited(self, event: Message) -> None:
+    def _edited(self, event: Input.Changed | Switch.Changed | Select.Changed) -> None:
+        path = self._path_of.get(event.control.id or "")
+        # A widget reports its first value as a change when it mounts; only a real edit re-validates.
+        if path is None or event.value == self.raw.get(path):
+            return
         # Values are remembered on every change: a section can be replaced before the screen reads them.
         self._remember()
         self.post_message(self.Edited())
