@@ -38,6 +38,28 @@ def private_presets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def no_worker_outlives_its_test(tmp_path: Path):
+    """A test that fails half-way may leave a long run's worker training; it would slow every test
+    after it. Kill any worker still running from this test's runs."""
+    yield
+    import json
+    import signal
+
+    for status_file in tmp_path.glob("**/status.json"):
+        try:
+            pid = int(json.loads(status_file.read_text()).get("pid") or 0)
+            if pid <= 1:
+                continue
+            args = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+            cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+        except (OSError, ValueError):
+            continue
+        if "engine.worker" in args and args.index("engine.worker") + 1 < len(args) and \
+                (cwd / args[args.index("engine.worker") + 1]).resolve() == status_file.parent.resolve():
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Llama + ChatML tokenizer folder, built offline once."""

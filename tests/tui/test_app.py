@@ -263,7 +263,8 @@ def test_a_run_whose_reward_fails_leaves_the_app_and_other_runs_alive(tiny_model
             await _until(pilot, lambda: failing.status().state == "failed", what="the failing run")
             steps = healthy.status().step
             await _until(pilot, lambda: healthy.status().step > steps + 2, what="the healthy run to go on")
-            assert _chart_points(app, "chart-loss") > 0
+            # The dashboard draws on its own timer: the points arrive within a tick or four.
+            await _until(pilot, lambda: _chart_points(app, "chart-loss") > 0, timeout=10, what="loss points")
             await pilot.press("r")
             await pilot.pause(0.3)
             states = {str(row[1]): str(row[2]) for row in (app.screen.query_one("#runs-table").get_row_at(i)
