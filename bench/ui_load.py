@@ -155,26 +155,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-NOTES = """*Why the stream misses the target: the four charts.* Every 0.25 s that events arrived, the dashboard
-hands each chart its series, and each rebuilds its whole plotext figure (the braille canvas, then Textual
-parses its ANSI text), four charts a redraw, so the loop is busy most of the time. Found by timing the
-widgets' calls in the same set-up, earlier the same day with more load on the machine (load average ~7,
-stream p95 250–570 ms then), in an experiment that patched the widgets in the measuring process only: a chart
-took ~50 ms to draw; with the charts' `show` switched off, p95 fell to 5.5 ms; with charts redrawn at most
-once a second it fell to 8–10 ms, though each redraw is still one stall of four charts (~200 ms then).
-Reading and folding the events (`RunWatch.poll`, 2.5 ms a tick while streaming) and the samples table
-(~3 ms a tick) are small. What would meet the target, in `rft_tui/widgets/metric_chart.py` and the redraw
-timer of `rft_tui/screens/dashboard.py`: redraw charts at most about once a second while a run streams, one
-chart per tick rather than all four at once, and only those whose series changed.
+NOTES = """*How the dashboard keeps up.* It reads new events every 0.25 s, but while a run streams a tick
+redraws at most one of the four charts, in turn (so each chart at most once a second), and a chart whose
+series did not change skips its redraw. Each series is thinned to the lowest and highest value per braille
+column before plotext sees it, so a long run costs a chart no more than a short one. The run header and the
+notices line change their text without laying the screen out again. Before this (the same day, four charts
+rebuilt together every tick) the stream's p95 was 142 ms and the loop was held 5.45 s of 8.
 
-*The replay* meets the p95 target only because it is one stall: opening the 10,000-event run holds the loop
-for the worst-lag figure above (in the experiment: folding the events ~150 ms, the samples table ~20 ms, four
-charts of 1,111 points ~240 ms each). Thinning each series to ~2 points per braille column (160 here) before
-plotting cut a chart's build to ~100 ms.
+*What is left*, found by timing the widgets' calls headless in the same set-up (one process, idle machine):
+one chart's plotext build takes ~5–30 ms, rarely ~100 ms; a full garbage collection ~70–115 ms, about every
+2 s while events stream (plotext and the samples table allocate a lot); the samples table measures each new
+row (~5–10 ms a tick at 200 events/s) and rebuilds itself from the last 500 samples when it passes 1,000 rows
+(~50–75 ms). These make the worst-lag column; p95 is well inside the target. Building the charts' figures in a
+thread would take their share off the event loop.
 
-*Also seen* (and fixed since, the same day): the samples table stopped adding rows once 500 samples had
-arrived, because `RunWatch` kept the last 500 and the table counted what it had shown by that window's
-length; measurements before the fix have no table growth after a stream's first ~3 s."""
+*The replay* is one stall when the run opens: folding 10,000 events, filling the samples table and drawing the
+four charts."""
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 It reads the run directory only (events, status), so it shows a run started
 by ``rft train`` as well as one started here, and re-attaches after the app was
 closed. Events are buffered by ``RunWatch`` and the screen redraws on a timer
-at most four times a second.
+at most four times a second. While a run streams, each tick redraws at most one
+chart, in turn, so each chart at most once a second: a chart's figure takes
+~10 ms to build on a small CPU, and four at once held the event loop long
+enough to make keys feel late.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class DashboardScreen(Screen):
         super().__init__(**kwargs)
         self.watch: RunWatch | None = None
         self._adjustments_told = 0  # adjusted events already announced with a notification
+        self._chart_turn = 0  # the chart the next streaming tick may redraw
 
     def compose(self) -> ComposeResult:
         yield RunHeader("no run open: start one from Setup (esc) or open one from Runs (r)", id="run-header")
@@ -79,10 +83,9 @@ class DashboardScreen(Screen):
             return
         arrived = self.watch.poll()
         self.query_one(RunHeader).show(self.watch, width=max(10, self.size.width // 4))
+        self._draw_charts(every=force or self.watch.status.is_final)
         if not arrived and not force:
             return
-        for chart in self.query(MetricChart):
-            chart.show(self.watch.series, finished=self.watch.status.is_final)
         self.query_one(SamplesPanel).show(list(self.watch.samples), self.watch.samples_seen,
                                           self.watch.samples_reset)
         self.query_one(RunNotices).show(self.watch)
@@ -98,6 +101,18 @@ class DashboardScreen(Screen):
             self.query_one(ErrorPanel).show(self.watch.status.message, None)
         else:
             self.query_one(ErrorPanel).show(None)
+
+    def _draw_charts(self, every: bool) -> None:
+        """Hand the charts their series: all of them (on open, at the end), or the next one in turn.
+
+        A chart whose series did not change skips its redraw, so a tick without new points costs nothing.
+        """
+        charts = list(self.query(MetricChart))
+        if not every:
+            charts = [charts[self._chart_turn % len(charts)]]
+            self._chart_turn += 1
+        for chart in charts:
+            chart.show(self.watch.series, finished=self.watch.status.is_final)
 
     def _command(self, command: str, done: str) -> None:
         if self.watch is None:

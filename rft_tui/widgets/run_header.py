@@ -47,4 +47,5 @@ class RunHeader(Static):
         reward = watch.latest("reward")
         if reward is not None:
             parts.append(f"reward {reward:.3f}")
-        self.update(Text("\n").join([title, bar + Text(" · ".join(parts))]))
+        # Two lines always (its height is fixed in the stylesheet): a new text needs no new layout.
+        self.update(Text("\n").join([title, bar + Text(" · ".join(parts))]), layout=False)

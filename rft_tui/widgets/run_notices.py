@@ -24,10 +24,15 @@ class RunNotices(Static):
 
     DEFAULT_CSS = "RunNotices { height: auto; }"
 
+    shown: Text | None = None
+
     def show(self, watch: RunWatch) -> None:
         lines = [Text.assemble(("⚙ adjusted: ", "bold yellow"), adjusted_text(e)) for e in watch.adjustments]
         adjusted = {adjusted_text(e) for e in watch.adjustments}
         warning = next((w for w in reversed(watch.warnings) if w not in adjusted), None)
         if warning:
             lines.append(Text.assemble(("⚠ ", "bold yellow"), (warning, "yellow")))
-        self.update(Text("\n").join(lines[-MAX_LINES:]))
+        text = Text("\n").join(lines[-MAX_LINES:])
+        if text != self.shown:  # most ticks change nothing here; an update would lay the screen out anew
+            self.shown = text
+            self.update(text)
