@@ -6,10 +6,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from engine.runs import RunDir
 from rft_tui.run_watch import RunWatch, Series
+from rft_tui.widgets.key_footer import KeyFooter
 from rft_tui.widgets.metric_chart import MetricChart
 
 METRICS = (("loss", "loss"), ("reward", "reward"), ("kl", "KL"), ("margin", "margin"))
@@ -31,7 +32,7 @@ class CompareScreen(Screen):
         with Grid(id="compare-charts"):
             for metric, title in METRICS:
                 yield MetricChart(title, [f"{w.run.name}" for w in self.watches], id=f"compare-{metric}")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.refresh_curves()

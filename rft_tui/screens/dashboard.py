@@ -15,11 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from engine.runs import RunDir
 from rft_tui.run_watch import RunWatch
 from rft_tui.widgets.error_panel import ErrorPanel
+from rft_tui.widgets.key_footer import KeyFooter
 from rft_tui.widgets.metric_chart import MetricChart
 from rft_tui.widgets.run_header import RunHeader
 from rft_tui.widgets.run_notices import RunNotices, adjusted_text
@@ -57,7 +57,7 @@ class DashboardScreen(Screen):
         with Vertical(id="samples-box"):
             yield SamplesPanel(id="samples")
         yield RunNotices(id="notice")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.set_interval(REDRAW_S, self.refresh_from_run)

@@ -15,11 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Select, Static
+from textual.widgets import Input, OptionList, Select, Static
 
 from engine.export import sources
 from engine.runs import RunDir
 from rft_tui.playground_client import PlaygroundSession
+from rft_tui.widgets.key_footer import KeyFooter
 
 SIDES = {"base": "base model", "tuned": "tuned (with the adapter)"}
 
@@ -56,7 +57,7 @@ class PlaygroundScreen(Screen):
         yield Static("", id="pg-status")
         yield OptionList(id="pg-probes")
         yield Input(placeholder="Ask both models something, then press enter", id="pg-prompt")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._title()

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, OptionList, Select, Static, TextArea
+from textual.widgets import DataTable, Input, OptionList, Select, Static, TextArea
 
 from engine.config import RunConfig, load_config
 from engine.fsutil import atomic_write_text
@@ -27,6 +27,7 @@ from engine.rewards.user_files import rewards_dir
 from rft_tui.dry_run_client import run_dry_run
 from rft_tui.dry_run_report import sparkline
 from rft_tui.screens.ask_name import AskName
+from rft_tui.widgets.key_footer import KeyFooter
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "assets" / "rewards" / "template.py"
 
@@ -70,7 +71,7 @@ class RewardsScreen(Screen):
                 yield Input(placeholder="an answer to score (source: text)", id="dry-run-text")
             yield Static("ctrl+r: dry run, score answers with this file's functions", id="dry-run-summary")
             yield DataTable(id="dry-run-table", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.refresh_files()

@@ -7,11 +7,12 @@ from datetime import datetime
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from engine.run_summary import RunSummarizer
 from engine.runs import RunDir, list_runs
 from rft_tui.screens.compare import CompareScreen
+from rft_tui.widgets.key_footer import KeyFooter
 
 REFRESH_S = 2.0
 
@@ -38,7 +39,7 @@ class RunsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-title")
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
