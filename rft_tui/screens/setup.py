@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, RunConfig, TrainingConfig
@@ -30,8 +30,12 @@ from rft_tui.screens.pick_path import PickPath
 from rft_tui.screens.trust_reward import TrustRewardCode
 from rft_tui.widgets.config_form import ConfigForm
 from rft_tui.widgets.dataset_check import DatasetCheck
+from rft_tui.widgets.key_footer import KeyFooter
 from rft_tui.widgets.rewards_picker import RewardsPicker
+from rft_tui.widgets.section_bar import SectionBar
 
+# The right pane's views, by the name the bar above them shows.
+PANES = {"parameters": "tab-parameters", "rewards": "tab-rewards", "dataset check": "tab-dataset"}
 FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training", TrainingConfig),
                  ("lora", LoraConfig))
 
@@ -80,15 +84,16 @@ class SetupScreen(Screen):
                                    for s in METHODS.values()], id="method-list")
             with Vertical(id="setup-right"):
                 yield Static(id="method-help")
-                with TabbedContent(id="setup-tabs"):
-                    with TabPane("Parameters", id="tab-parameters"):
+                yield SectionBar(list(PANES), "parameters", id="setup-tabs")
+                with ContentSwitcher(initial=PANES["parameters"], id="setup-panes"):
+                    with Vertical(id=PANES["parameters"]):
                         yield ConfigForm(self._sections(), id="config-form")
-                    with TabPane("Rewards", id="tab-rewards"):
+                    with Vertical(id=PANES["rewards"]):
                         yield RewardsPicker(self.base.get("rewards", []), id="rewards-picker")
-                    with TabPane("Dataset check", id="tab-dataset"):
+                    with Vertical(id=PANES["dataset check"]):
                         yield DatasetCheck(id="dataset-check")
         yield Static(id="verdict")
-        yield Footer()
+        yield KeyFooter()
 
     def _preset_options(self) -> list[Option]:
         options = []
@@ -150,8 +155,14 @@ class SetupScreen(Screen):
                 self.base["method"] = {"name": event.option.id}
         await self._rebuild_form()
 
-    async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "tab-rewards":
+    async def on_section_bar_changed(self, event: SectionBar.Changed) -> None:
+        await self.show_pane(event.section)
+
+    async def show_pane(self, name: str) -> None:
+        """Show the right pane's view ``name`` (a key of ``PANES``); the rewards' rows are built on first view."""
+        self.query_one("#setup-tabs", SectionBar).active = name
+        self.query_one("#setup-panes", ContentSwitcher).current = PANES[name]
+        if name == "rewards":
             await self.query_one(RewardsPicker).build()
 
     def on_config_form_edited(self, event: ConfigForm.Edited) -> None:

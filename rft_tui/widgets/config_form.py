@@ -1,10 +1,10 @@
 """A form generated from the config schema: descriptions are help text, bounds validate as you type.
 
 The form shows one section (model, dataset, training, lora, method) at a time,
-picked from a row of section tabs; each field is its label and an input (a
+picked from a bar of section names; each field is its label and an input (a
 switch for booleans, a select for choices). The focused field's description,
 or its current error, shows in one help line above the fields; a field with a
-problem turns red, and so does its section's tab, so a problem in a section
+problem turns red, and its section's name in the bar counts it, so a problem in a section
 you are not looking at is still in view. ``values()`` returns every field's
 value as ``section.key → value`` overrides, shown or not.
 """
@@ -21,7 +21,9 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static, Switch, Tab, Tabs
+from textual.widgets import Input, Label, Select, Static, Switch
+
+from rft_tui.widgets.section_bar import SectionBar
 
 
 def _choices(annotation: Any) -> list[str] | None:
@@ -52,9 +54,9 @@ class Field:
 
 
 class ConfigForm(Vertical):
-    """Section tabs, one help line, and the shown section's fields.
+    """The section bar, one help line, and the shown section's fields.
 
-    Only the shown section's widgets exist (a section is mounted when its tab
+    Only the shown section's widgets exist (a section is mounted when it
     is picked): the widget count is what the first screen's start-up time is
     made of. What was typed in a section survives switching away from it,
     invalid text included.
@@ -91,10 +93,9 @@ class ConfigForm(Vertical):
         return list(self.fields)
 
     def compose(self) -> ComposeResult:
-        yield Static("Tab moves between fields; ←/→ on the section tabs picks a section; "
+        yield Static("Tab moves between fields; ←/→ on the section bar picks a section; "
                      "the focused field's help shows here.", id="field-help")
-        yield Tabs(*[Tab(name, id=f"section-{name}") for name in self.section_names],
-                   active=f"section-{self.active}", id="form-sections")
+        yield SectionBar(self.section_names, self.active, id="form-sections")
         with VerticalScroll(id="form-fields"):
             yield Grid(*self._widgets(self.active), classes="form-grid", id="form-grid")
 
@@ -124,9 +125,7 @@ class ConfigForm(Vertical):
         grid = self.query_one("#form-grid", Grid)
         await grid.remove_children()
         await grid.mount_all(self._widgets(section))
-        tabs = self.query_one("#form-sections", Tabs)
-        if tabs.active != f"section-{section}":
-            tabs.active = f"section-{section}"
+        self.query_one(SectionBar).active = section
 
     async def reveal(self, path: str) -> Widget:
         """Show the section holding ``path`` and return its input widget."""
@@ -157,15 +156,14 @@ class ConfigForm(Vertical):
 
     def show_errors(self, problems: dict[str, str]) -> None:
         """Mark fields with a problem (red, the reason as tooltip and in the help line when focused),
-        and each section's tab with how many it has."""
+        and each section's name in the bar with how many it has."""
         self.problems = {path: reason for path, reason in problems.items() if path in self.fields}
         for path, widget in self._shown():
             self._mark(widget, path)
-        for section in self.section_names:
-            count = sum(self.fields[p].section == section for p in self.problems)
-            label = Text(section) if not count else Text.assemble(section, (f" ✗{count}", "bold red"))
-            for tab in self.query(f"#section-{section}"):
-                tab.label = label
+        bars = self.query(SectionBar)
+        if bars:
+            bars.first().problems = {section: sum(self.fields[p].section == section for p in self.problems)
+                                     for section in self.section_names}
         focused = self.screen.focused
         if focused is not None and focused.id and focused.id.startswith("field-"):
             self._show_help(focused.id)
@@ -184,10 +182,9 @@ class ConfigForm(Vertical):
         if path is not None:
             self.query_one("#field-help", Static).update(self.help_text(path))
 
-    async def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
-        event.stop()  # the form's own tabs: not the Setup screen's
-        if event.tab is not None and event.tab.id:
-            await self.show_section(event.tab.id.removeprefix("section-"))
+    async def on_section_bar_changed(self, event: SectionBar.Changed) -> None:
+        event.stop()
+        await self.show_section(event.section)
 
     def on_descendant_focus(self, event) -> None:
         if event.widget.id:

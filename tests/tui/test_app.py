@@ -15,6 +15,7 @@ from rft_tui.screens.dashboard import DashboardScreen
 from rft_tui.widgets.config_form import ConfigForm, _dom_id
 from rft_tui.widgets.error_panel import ErrorPanel
 from rft_tui.widgets.metric_chart import MetricChart
+from rft_tui.widgets.section_bar import SectionBar
 from rft_tui.widgets.samples_panel import SamplesPanel
 from tests.conftest import tiny_config, wait_final
 
@@ -87,12 +88,12 @@ def test_a_bad_value_is_refused_as_you_type(tmp_path):
             field.focus()
             await pilot.pause()
             assert "greater than 0" in str(app.screen.query_one("#field-help").render())
-            # Another section in view: the bad value is kept, and its section's tab counts the problem.
+            # Another section in view: the bad value is kept, and its section's name counts the problem.
             form = app.screen.query_one(ConfigForm)
             await form.reveal("model.name")
             await pilot.pause()
             assert not app.screen.query(f"#{_dom_id('training.learning_rate')}")
-            assert "✗1" in str(app.screen.query_one("#section-training").label)
+            assert "training ✗1" in str(form.query_one(SectionBar).render())
             assert form.values()["training.learning_rate"] == -1
             assert "training.learning_rate" in str(app.screen.query_one("#verdict").render())
             field = await form.reveal("training.learning_rate")
@@ -194,7 +195,7 @@ def test_rewards_are_picked_and_weighted_in_setup(tmp_path):
             await pilot.press("enter")
             await pilot.pause()
             assert [r.name for r in app.screen.config.rewards] == ["format", "correctness"]
-            app.screen.query_one("#setup-tabs").active = "tab-rewards"  # its rows are built when first shown
+            await app.screen.show_pane("rewards")  # its rows are built when first shown
             await pilot.pause()
             assert app.screen.query_one("#reward-format-on", Switch).value
             app.screen.query_one("#reward-correctness-on", Switch).value = False
