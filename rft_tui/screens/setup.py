@@ -27,7 +27,6 @@ from engine.presets import check_name, delete_preset, list_presets, save_preset
 from rft_tui.screens.ask_name import AskName
 from rft_tui.screens.confirm import Confirm
 from rft_tui.screens.pick_path import PickPath
-from rft_tui.screens.trust_reward import TrustRewardCode
 from rft_tui.widgets.config_form import ConfigForm
 from rft_tui.widgets.dataset_check import DatasetCheck
 from rft_tui.widgets.key_footer import KeyFooter
@@ -251,6 +250,8 @@ class SetupScreen(Screen):
             self.query_one(RewardsPicker).chosen = {r["name"]: r for r in self.base.get("rewards", [])}
             self.notify(f"copied into your rewards folder as {adopted}")
             self.action_train()  # the next outside file, if any, or the start
+
+        from rft_tui.screens.trust_reward import TrustRewardCode  # its code viewer loads only when needed
 
         self.app.push_screen(TrustRewardCode(ref, str(path), path.read_text(encoding="utf-8")), decided)
 
