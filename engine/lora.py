@@ -43,15 +43,18 @@ def load_with_adapter(model_cfg: ModelConfig, adapter: Path, dtype: Any, device:
 
 
 def load_model(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int,
-               kind: str = "causal_lm", start_adapter: Path | None = None) -> tuple[Any, Any]:
+               kind: str = "causal_lm", start_adapter: Path | None = None,
+               gradient_checkpointing: bool = False) -> tuple[Any, Any]:
     """Return ``(peft_model, tokenizer)`` ready for a trainer.
 
     ``kind`` is 'causal_lm' or 'sequence_classification' (a reward model: one
     score output, trained in full beside the adapter). ``start_adapter``
     continues training an earlier run's adapter instead of a fresh one.
+    ``gradient_checkpointing`` matters to Unsloth, which sets its own up at
+    load; the transformers trainers turn it on from their arguments.
     """
     if backend.name == "unsloth" and kind == "causal_lm" and start_adapter is None:
-        return _load_unsloth(path, backend, model_cfg, lora, seed)
+        return _load_unsloth(path, backend, model_cfg, lora, seed, gradient_checkpointing)
     return _load_transformers(path, backend, lora, seed, kind, start_adapter)
 
 
@@ -107,7 +110,8 @@ def _load_transformers(path: Path, backend: Backend, lora: LoraConfig, seed: int
     return peft_model, tokenizer
 
 
-def _load_unsloth(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int) -> tuple[Any, Any]:
+def _load_unsloth(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int,
+                  gradient_checkpointing: bool) -> tuple[Any, Any]:
     import torch
     from unsloth import FastLanguageModel
 
@@ -124,7 +128,8 @@ def _load_unsloth(path: Path, backend: Backend, model_cfg: ModelConfig, lora: Lo
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
         target_modules=targets,
-        use_gradient_checkpointing=False,
+        # Unsloth's own checkpointing (activations offloaded) when memory asks for it; off, no recompute.
+        use_gradient_checkpointing="unsloth" if gradient_checkpointing else False,
         random_state=seed,
     )
     if tokenizer.pad_token is None:

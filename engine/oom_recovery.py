@@ -8,6 +8,10 @@ ordinary resume path, in the same process.
 
 What shrinks, in order (the first that can):
 
+- every method but PPO: gradient checkpointing turns on
+  (``training.gradient_checkpointing``): activations are recomputed in the
+  backward pass instead of kept, for about a third more compute a step and
+  nothing else changed. It is off until memory asks for it;
 - every method: the micro-batch (``training.batch_size``) halves while
   ``training.gradient_accumulation_steps`` grows by the same factor, so the
   examples per optimizer step, and so what is learnt, stay the same. An odd
@@ -108,6 +112,9 @@ def _halved(key: str, value: int, floor: int) -> list[Adjustment]:
 def shrink(config: RunConfig) -> list[Adjustment]:
     """The next smaller setup for ``config`` (see the module docstring), or ``CannotShrink``."""
     name, t, m = config.method_name, config.training, config.method
+    if name not in {"ppo", "rm_ppo"} and not t.gradient_checkpointing:
+        # Not for PPO: its own training loop never turns checkpointing on, so the flag would change nothing.
+        return [Adjustment("training.gradient_checkpointing", False, True)]
     if name in {"ppo", "rm_ppo"}:
         # One rollout batch per step and no accumulation: fewer rollouts is the only smaller micro-batch.
         changes = _halved("training.batch_size", t.batch_size, 1) or \
@@ -121,7 +128,7 @@ def shrink(config: RunConfig) -> list[Adjustment]:
         raise CannotShrink(
             f"Out of memory even at {describe_setup(config)}: nothing is left to shrink. Lower "
             "model.max_seq_length, set model.load_in_4bit = true (CUDA), use a smaller model or a smaller "
-            "lora.r, turn on training.gradient_checkpointing, or free GPU memory other programs hold.")
+            "lora.r, or free GPU memory other programs hold.")
     return changes
 
 

@@ -81,7 +81,8 @@ class StageRunner:
                   f"{cfg.model.max_seq_length} tokens and will be truncated", level="warning")
 
         model, tokenizer = load_model(path, self.backend, cfg.model, cfg.lora, cfg.training.seed,
-                                      kind=spec.model_kind, start_adapter=start_adapter)
+                                      kind=spec.model_kind, start_adapter=start_adapter,
+                                      gradient_checkpointing=cfg.training.gradient_checkpointing)
         total_params, trainable = count_parameters(model)
         w.events.emit("model", name=cfg.model.name, title=source.title, path=str(path), parameters=total_params,
                       trainable=trainable, backend=self.backend.name, device=self.backend.device,
