@@ -133,3 +133,14 @@ def test_rl_methods_raise_a_learnable_reward(tiny_model_dir, tmp_path, method, p
     reward = _series(events, "reward")
     start, end = statistics.fmean(reward[:5]), statistics.fmean(reward[-5:])
     assert end > start + 0.2, reward
+
+
+def test_packing_is_allowed_only_where_packed_examples_stay_apart():
+    from engine.config import ConfigError
+    from engine.methods.sft import check_packing
+
+    check_packing("unsloth", "sdpa")
+    check_packing("transformers", "flash_attention_2")
+    for attention in ("sdpa", "eager", None):
+        with pytest.raises(ConfigError, match="method.packing"):
+            check_packing("transformers", attention)
