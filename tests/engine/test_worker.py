@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from engine.launch import launch_worker, start_run
+from engine.launch import ALLOCATOR_ENV, launch_worker, start_run, worker_env
 from engine.protocol import read_events
 from engine.runs import create_run
 from tests.conftest import tiny_config, wait_final, wait_for
@@ -137,3 +137,14 @@ def test_model_errors_say_what_to_do(tmp_path, model, monkeypatch):
     message = str(info.value)
     assert ("does not exist" in message and "model.name" in message) if model.startswith("/") else \
         ("offline" in message and "hf download" in message)
+
+
+def test_the_worker_runs_with_the_allocator_settings_unless_the_user_has_their_own(tiny_model_dir, tmp_path):
+    run, process = start_run(tiny_config(tiny_model_dir, tmp_path, training={"max_steps": 1, "sample_every": 0}))
+    environ = dict(item.split("=", 1) for item in
+                   open(f"/proc/{process.pid}/environ", "rb").read().decode().split("\0") if "=" in item)
+    assert {key: environ.get(key) for key in ALLOCATOR_ENV} == ALLOCATOR_ENV
+    assert wait_final(run).state == "done"
+    # Whoever tunes glibc's allocator by hand gets exactly that: a partial set of ours could undo it.
+    own = worker_env({"PATH": os.environ["PATH"], "MALLOC_ARENA_MAX": "2"})
+    assert own["MALLOC_ARENA_MAX"] == "2" and not set(ALLOCATOR_ENV) & set(own)
