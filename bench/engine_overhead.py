@@ -230,22 +230,27 @@ disappears; the tiny model (a step of tens of milliseconds) is where it shows. T
 minute apart can differ by half when other work on the machine comes and goes (the *pairs* column); CPU time
 per step moves less and says whether rft computes more per step, but misses waits such as a disk flush.
 
-*Where a ratio falls short of 0.97* on the tiny model: the per-step `status.json` rewrite (1–4 ms of a
-35–70 ms step), inside pairs that spread far wider. What would close it: readers that take a run's step from
-its last `metrics` event (or a writer thread that keeps `status.json` current without holding up the step),
-so that the rewrite need not happen on the training thread every step; and a quiet machine to tell 1 % from
-noise. On the built-in model the bridge's costs are far below 1 % of a step; its record (`--model default`)
-shows another gap, of a few % in CPU time, that is not yet explained."""
+*Where a ratio falls short of 0.97.* A sampling profile (py-spy, 200 Hz, SFT on the tiny model, 300 steps,
+2026-11-22) put rft's training loop at 10 % more samples than bare TRL's: the bridge's per-step `status.json`
+rewrite ~1.6 % of the loop; the rest spread evenly over forward (+7 %) and backward (+7 %), the same tensor
+code in both, so the worker process computes the same steps more slowly rather than doing more. The
+same trainer built either way in one process runs at the same speed, so this is the process, not the
+settings: what it did before training (checking and tokenising the dataset, more modules) leaves its memory
+and allocator in another state. The worker now starts with glibc allocator settings that keep activation
+buffers on the heap between steps (`engine/launch.py`, `docs/2026-11-22-cpu-allocator.md`) and the bare
+script does not, which takes kernel time off every rft step. What would close the rest: the status rewrite
+off the training thread (a writer thread, or readers that take the step from the last `metrics` event), and
+a quiet machine: pairs a minute apart still spread ±15 %."""
 
 # Added to the record of a run on a real model (seconds a step).
 MODEL_NOTES = """*On a real model* (the built-in one, first measured 2026-11-22): rft's worker used 1–17 % more CPU
 time a step than the bare script in every pair (median about 4 %), which the bridge (~0.1 ms a step) cannot
 explain. The trainer settings do not either: the same SFT trainer built the bare way, the rft way, and the
 rft way with the event bridge, in one process and in turn, took 4.54, 4.62 and 4.48 CPU seconds a step
-(medians of 3; rounds spread ±8 %). What is left differs between the processes: the worker reads, checks
-and tokenises the dataset before it loads the model and holds more Python objects (the garbage collector
-walks them), and its memory allocator starts training from a different history. A profile of both
-processes (`perf`) on a quiet machine would tell; until then this gap is open."""
+(medians of 3; rounds spread ±8 %). On the tiny model a profile shows the same: forward and backward
+themselves slower in the worker's process (see above). Since then the worker keeps activation buffers on
+the heap (glibc settings, `docs/2026-11-22-cpu-allocator.md`): on this model a third fewer page faults and
+about 6 % less CPU time in the kernel over a run."""
 
 
 def speed(steps_per_s: float) -> str:

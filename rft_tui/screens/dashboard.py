@@ -5,7 +5,7 @@ by ``rft train`` as well as one started here, and re-attaches after the app was
 closed. Events are buffered by ``RunWatch`` and the screen redraws on a timer
 at most four times a second. While a run streams, each tick redraws at most one
 chart, in turn, so each chart at most once a second: a chart's figure takes
-~10 ms to build on a small CPU, and four at once held the event loop long
+5–30 ms to build on a small CPU, and four at once held the event loop long
 enough to make keys feel late.
 """
 
