@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
 NOTES = """*Where the time goes* (idle machine, same day): Python with textual imported takes ~0.13 s and the config
 schema (pydantic and rft's models) ~0.1 s; the bare app's own start ~0.12 s. rft's Setup screen adds its
-widgets: two option lists, a select is ~11 ms of CPU each, an input ~3.5 ms. Textual's `Tabs` cost ~30 ms each
+widgets: an option list costs ~20 ms of CPU, a select ~11 ms, an input ~3.5 ms. Textual's `Tabs` cost ~30 ms each
 (a widget per tab and an animated underline) and were replaced by one-line section bars; Textual's footer
 rebuilt its keys three times before the screen settled and now once; the form mounts only the shown
 section's fields, and a widget's first value no longer counts as an edit (the config was validated five
