@@ -230,17 +230,16 @@ disappears; the tiny model (a step of tens of milliseconds) is where it shows. T
 minute apart can differ by half when other work on the machine comes and goes (the *pairs* column); CPU time
 per step moves less and says whether rft computes more per step, but misses waits such as a disk flush.
 
-*Where a ratio falls short of 0.97.* A sampling profile (py-spy, 200 Hz, SFT on the tiny model, 300 steps,
-2026-11-22) put rft's training loop at 10 % more samples than bare TRL's: the bridge's per-step `status.json`
-rewrite ~1.6 % of the loop; the rest spread evenly over forward (+7 %) and backward (+7 %), the same tensor
-code in both, so the worker process computes the same steps more slowly rather than doing more. The
-same trainer built either way in one process runs at the same speed, so this is the process, not the
-settings: what it did before training (checking and tokenising the dataset, more modules) leaves its memory
-and allocator in another state. The worker now starts with glibc allocator settings that keep activation
-buffers on the heap between steps (`engine/launch.py`, `docs/2026-11-22-cpu-allocator.md`) and the bare
-script does not, which takes kernel time off every rft step. What would close the rest: the status rewrite
-off the training thread (a writer thread, or readers that take the step from the last `metrics` event), and
-a quiet machine: pairs a minute apart still spread ±15 %."""
+*Why rft is now faster than bare TRL.* The worker starts with glibc allocator settings that keep activation
+buffers on the heap between steps (`engine/launch.py`, `docs/2026-11-22-cpu-allocator.md`); the bare script,
+as a TRL user would write it, runs with glibc's defaults, which map and unmap those buffers every step. On
+the tiny model, whose steps are many small tensors, that is worth 15–29 % more steps a second with the same
+losses. Before it, on the same idle machine the same morning (5 pairs), rft ran at 0.896 (SFT), 0.915 (DPO)
+and 0.981 (GRPO) of bare TRL; a sampling profile (py-spy, 200 Hz, SFT, 300 steps) then put rft's training
+loop at 10 % more samples than bare's: the per-step `status.json` rewrite ~1.6 % of the loop, the rest spread
+evenly over forward (+7 %) and backward (+7 %) in the same tensor code: the worker's process computed the
+same steps more slowly, which the allocator settings more than make up for. The status rewrite is still on the training thread; a writer thread, or readers that
+take the step from the last `metrics` event, would take it off."""
 
 # Added to the record of a run on a real model (seconds a step).
 MODEL_NOTES = """*On a real model* (the built-in one, first measured 2026-11-22): rft's worker used 1–17 % more CPU
