@@ -61,7 +61,8 @@ def test_setup_then_train_then_stop_from_the_keyboard(tiny_model_dir, tmp_path):
             await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
             await _until(pilot, lambda: _chart_points(app, "chart-loss") >= 3, what="loss points")
             await _until(pilot, lambda: app.screen.query_one(SamplesPanel).row_count > 0, what="samples")
-            assert _chart_points(app, "chart-lr") >= 3
+            # The charts take turns to redraw while a run streams, each at most once a second.
+            await _until(pilot, lambda: _chart_points(app, "chart-lr") >= 3, timeout=10, what="grad norm and lr points")
             await pilot.press("s")
             run = app.current_run
             await _until(pilot, lambda: run.status().state in FINAL_STATES, what="the stop")
