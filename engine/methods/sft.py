@@ -31,7 +31,7 @@ class Params(StrictModel):
     packing: bool = Field(
         False,
         description="Pack several short examples into one sequence of max length "
-        "(faster on GPUs, changes what one step sees). Needs FlashAttention or the Unsloth backend.",
+        "(faster on GPUs, changes what one step sees). Needs the Unsloth backend (CUDA).",
     )
 
 
@@ -66,7 +66,7 @@ def check_packing(backend: str, attention: str | None) -> None:
 
     TRL packs examples into one row and restarts the positions at each; only
     varlen attention (FlashAttention, or Unsloth's kernels) keeps each example
-    to itself. With transformers' SDPA or eager attention an example attends to
+    to itself, and rft asks transformers for neither. With transformers' SDPA or eager attention an example attends to
     every one packed before it, so training would quietly learn from the wrong
     context (measured here: the second of two packed sequences' logits differ
     by ~23 from the same sequence alone).
@@ -75,7 +75,20 @@ def check_packing(backend: str, attention: str | None) -> None:
 
     if backend == "unsloth" or (attention or "").startswith("flash_attention"):
         return
-    raise ConfigError([("method.packing", f"packing needs FlashAttention (CUDA with flash-attn installed) or the "
-                        f"Unsloth backend; with this model's {attention or 'default'} attention on the "
-                        f"{backend} backend the packed examples would attend to each other. "
+    raise ConfigError([("method.packing", f"packing needs the Unsloth backend (a CUDA GPU with unsloth "
+                        f"installed), which keeps packed examples apart; with this model's {attention or 'default'} "
+                        f"attention on the {backend} backend the packed examples would attend to each other. "
                         "Set method.packing = false.")])
+
+
+def packing_warning(requested_backend: str, load_in_4bit: bool) -> str | None:
+    """For the Setup screen (no torch): why the worker will refuse packing here, or None when it will not.
+
+    rft loads models with transformers' default attention (SDPA), so only Unsloth packs safely.
+    """
+    from engine.models import predict_backend
+
+    if predict_backend(requested_backend, load_in_4bit).startswith("unsloth"):
+        return None
+    return ("method.packing needs the Unsloth backend (a CUDA GPU with unsloth installed); here the run "
+            "would stop before its first step. Set method.packing = false.")

@@ -23,6 +23,7 @@ from engine.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, R
 from engine.config import config_from_dict, parse_toml
 from engine.memory_estimate import gpu_warning
 from engine.methods import METHODS
+from engine.methods.sft import packing_warning
 from engine.presets import check_name, delete_preset, list_presets, save_preset
 from rft_tui.screens.ask_name import AskName
 from rft_tui.screens.confirm import Confirm
@@ -215,6 +216,10 @@ class SetupScreen(Screen):
         memory = gpu_warning(c)
         if memory:
             ready.append_text(Text.assemble(("\n⚠ ", "bold yellow"), (memory, "yellow")))
+        packing = packing_warning(c.model.backend, c.model.load_in_4bit) \
+            if c.method_name == "sft" and c.method.packing else None
+        if packing:
+            ready.append_text(Text.assemble(("\n⚠ ", "bold yellow"), (packing, "yellow")))
         verdict.update(ready)
         return c
 

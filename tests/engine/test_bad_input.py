@@ -226,9 +226,9 @@ CASES = [
     Case("model", "chat dataset, no chat template", worker_error(no_chat_template), r"has no chat template"),
     Case("model", "4-bit without a GPU", lambda w: (lambda: choose_backend("auto", load_in_4bit=True)),
          r"needs a CUDA GPU"),
-    Case("model", "packing without FlashAttention",
+    Case("model", "packing without Unsloth",
          worker_error(lambda w: {"method": {"name": "sft", "packing": True}}),
-         r"method\.packing: packing needs FlashAttention .* the packed examples would attend to each other"),
+         r"method\.packing: packing needs the Unsloth backend .* the packed examples would attend to each other"),
     # reward functions
     Case("reward", "raises", reward("mine.py:boom"), r"'mine\.py:boom'.*raised ValueError: no idea"),
     Case("reward", "hangs", reward("mine.py:sleepy", timeout_s=1.0), r"did not return within 1 s"),

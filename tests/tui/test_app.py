@@ -278,3 +278,20 @@ def test_a_run_whose_reward_fails_leaves_the_app_and_other_runs_alive(tiny_model
     asyncio.run(scenario())
     message = next(e for e in read_events(failing.events_path) if e["type"] == "error")["message"]
     assert "'bad.py:boom' raised RuntimeError: broken reward" in message
+
+
+def test_the_verdict_warns_before_a_run_that_would_refuse_packing(tmp_path):
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            verdict = lambda: " ".join(str(app.screen.query_one("#verdict").render()).split())
+            assert "packing" not in verdict()
+            await _set(app, "method.packing", True)
+            await pilot.pause()
+            assert "ready" in verdict() and "method.packing needs the Unsloth backend" in verdict()
+            await _set(app, "method.packing", False)
+            await pilot.pause()
+            assert "packing" not in verdict()
+
+    asyncio.run(scenario())
