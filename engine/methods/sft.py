@@ -66,10 +66,11 @@ def check_packing(backend: str, attention: str | None) -> None:
 
     TRL packs examples into one row and restarts the positions at each; only
     varlen attention (FlashAttention, or Unsloth's kernels) keeps each example
-    to itself, and rft asks transformers for neither. With transformers' SDPA or eager attention an example attends to
-    every one packed before it, so training would quietly learn from the wrong
-    context (measured here: the second of two packed sequences' logits differ
-    by ~23 from the same sequence alone).
+    to itself, and rft asks transformers for neither. With transformers' SDPA
+    or eager attention an example attends to every one packed before it, so
+    training would quietly learn from the wrong context (measured here: the
+    second of two packed sequences' logits differ by ~23 from the same sequence
+    alone).
     """
     from engine.config import ConfigError
 
