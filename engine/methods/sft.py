@@ -61,6 +61,9 @@ def build_trainer(ctx: "TrainerContext") -> Any:
     )
 
 
+PACKING_NEEDS = "packing needs the Unsloth backend (a CUDA GPU with unsloth installed)"
+
+
 def check_packing(backend: str, attention: str | None) -> None:
     """Refuse packing where packed examples would see each other.
 
@@ -76,10 +79,9 @@ def check_packing(backend: str, attention: str | None) -> None:
 
     if backend == "unsloth" or (attention or "").startswith("flash_attention"):
         return
-    raise ConfigError([("method.packing", f"packing needs the Unsloth backend (a CUDA GPU with unsloth "
-                        f"installed), which keeps packed examples apart; with this model's {attention or 'default'} "
-                        f"attention on the {backend} backend the packed examples would attend to each other. "
-                        "Set method.packing = false.")])
+    raise ConfigError([("method.packing", f"{PACKING_NEEDS}, which keeps packed examples apart; with this model's "
+                        f"{attention or 'default'} attention on the {backend} backend the packed examples would "
+                        "attend to each other. Set method.packing = false.")])
 
 
 def packing_warning(requested_backend: str, load_in_4bit: bool) -> str | None:
@@ -91,5 +93,4 @@ def packing_warning(requested_backend: str, load_in_4bit: bool) -> str | None:
 
     if predict_backend(requested_backend, load_in_4bit).startswith("unsloth"):
         return None
-    return ("method.packing needs the Unsloth backend (a CUDA GPU with unsloth installed); here the run "
-            "would stop before its first step. Set method.packing = false.")
+    return f"method.{PACKING_NEEDS}; here the run would stop before its first step. Set method.packing = false."

@@ -44,6 +44,7 @@ class DashboardScreen(Screen):
         self.watch: RunWatch | None = None
         self._adjustments_told = 0  # adjusted events already announced with a notification
         self._chart_turn = 0  # the chart the next streaming tick may redraw
+        self._charts: list[MetricChart] = []
 
     def compose(self) -> ComposeResult:
         yield RunHeader("no run open: start one from Setup (esc) or open one from Runs (r)", id="run-header")
@@ -60,6 +61,7 @@ class DashboardScreen(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self._charts = list(self.query(MetricChart))  # looked up once, not on every tick
         self.set_interval(REDRAW_S, self.refresh_from_run)
         run = getattr(self.app, "current_run", None)
         if run is not None and self.watch is None:
@@ -107,7 +109,7 @@ class DashboardScreen(Screen):
 
         A chart whose series did not change skips its redraw, so a tick without new points costs nothing.
         """
-        charts = list(self.query(MetricChart))
+        charts = self._charts
         if not every:
             charts = [charts[self._chart_turn % len(charts)]]
             self._chart_turn += 1
