@@ -168,9 +168,10 @@ def test_rl_methods_raise_a_learnable_reward(tiny_model_dir, tmp_path, method):
                       rewards, {**training, "seed": seed, "sample_every": 0})
         reward = _series(events, "reward")
         assert len(reward) == training["max_steps"], reward
-        if _rise(reward) > 0.2:
+        rise = _rise(reward)
+        if rise > 0.2:
             return
-        tried.append(f"seed {seed}: rose {_rise(reward):+.2f} from {statistics.fmean(reward[:5]):.2f}")
+        tried.append(f"seed {seed}: rose {rise:+.2f} from {statistics.fmean(reward[:5]):.2f}")
     pytest.fail(f"{method} did not raise the reward by 0.2 on any of {len(tried)} seeds: {'; '.join(tried)}")
 
 
