@@ -147,13 +147,21 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_dict(request["config"])
         result = dry_run(config, request.get("n", 8), request.get("source", "model"),
                          request.get("per_prompt", 4), request.get("texts", []))
-    except Exception as error:  # the caller shows it; a traceback helps with reward code
+    except Exception as error:  # the caller shows the message and the user's own frames
         import traceback
 
+        from engine.models import ModelError
+        from engine.rewards.user_files import RewardError
+        from engine.user_traceback import keep_full
         from engine.worker import describe_error
 
-        atomic_write_json(argv[1], {"error": describe_error(error),
-                                    "traceback": (getattr(error, "traceback", None) or "") + traceback.format_exc()})
+        # A reward function's own traceback (from its process) comes first: it is the one to read.
+        full = (getattr(error, "traceback", None) or "") + traceback.format_exc()
+        # Refusals (config, dataset: ValueErrors), failed rewards and OS errors say it in words; anything else is
+        # a bug of rft's, whose traceback is kept in a log the message points at.
+        said = isinstance(error, (RewardError, ModelError, ValueError, OSError))
+        atomic_write_json(argv[1], {"error": describe_error(error), "traceback": full,
+                                    **({} if said else {"log": str(keep_full("dry-run", full))})})
         return 1
     atomic_write_json(argv[1], result)
     return 0

@@ -72,3 +72,22 @@ class RftApp(App):
         self.notify(f"started {run.name}")
         self.open_run(run)
         return run
+
+    def _fatal_error(self) -> None:
+        """An exception nothing handled (a bug of rft's) ends the app: Textual would print its traceback with
+        the locals of rft's frames; the terminal gets the message instead, and a log the whole traceback."""
+        import sys
+        import traceback
+
+        from rich.text import Text
+
+        from engine.user_traceback import keep_full, user_report
+
+        error = sys.exc_info()[1]
+        if error is None:
+            return super()._fatal_error()
+        full = "".join(traceback.format_exception(error))
+        report = user_report(f"rft app failed: {type(error).__name__}: {error}", full, str(keep_full("app", full)))
+        self.bell()
+        self._exit_renderables.append(Text(report, style="red"))
+        self._close_messages_no_wait()

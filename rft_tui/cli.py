@@ -2,6 +2,11 @@
 
 ``rft train PRESET`` starts the very same detached worker the dashboard
 starts and prints progress from the same events. Nothing here imports torch.
+
+Exit status: 0 done, 2 refused before doing anything (usage, a bad preset, a
+run or file that is not there), 1 an operation that ran and failed. An error
+is printed as a message and, when the user's own code raised, that code's
+frames; never rft's own (a bug of rft's says where its traceback was kept).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from engine.config import ConfigError, load_config
 from engine.launch import launch_worker
 from engine.run_summary import summarize
 from engine.runs import RunDir, create_run, default_runs_dir, find_run, list_runs
+from engine.user_traceback import keep_full, user_report
 from rft_tui.follow import follow
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -140,7 +146,18 @@ def _follow_to_end(run: RunDir, console: Console, detach: bool) -> int:
     return EXIT_OK  # detached by a second Ctrl+C
 
 
+def _print_failure(console: Console, headline: str, message: str, traceback: str | None = None,
+                   log: str | None = None) -> None:
+    """A failure as people read it: the message, the user's own frames, or where rft's traceback is."""
+    console.print(f"[red]{headline}[/red] ", end="", highlight=False)
+    console.print(user_report(message, traceback, log), highlight=False, markup=False)
+
+
 def cmd_runs(args: argparse.Namespace, console: Console) -> int:
+    if args.runs_dir and not os.path.isdir(args.runs_dir):
+        console.print(f"[red]no folder {args.runs_dir}[/red]: --runs-dir names the folder holding the run "
+                      "directories (`rft train --runs-dir` makes it)", highlight=False)
+        return EXIT_USAGE
     runs_dir = args.runs_dir or default_runs_dir()
     runs = list_runs(runs_dir)
     if not runs:
@@ -182,7 +199,7 @@ def cmd_rewards(args: argparse.Namespace, console: Console) -> int:
     import json
 
     from engine.config import config_from_dict
-    from engine.rewards.user_files import RewardError, functions_in
+    from engine.rewards.user_files import RewardError, check_syntax, functions_in, resolve_reward
     from rft_tui.dry_run_client import run_dry_run
     from rft_tui.dry_run_report import print_report
 
@@ -192,11 +209,17 @@ def cmd_rewards(args: argparse.Namespace, console: Console) -> int:
             names = [n for r in args.rewards for n in (functions_in(r) if r.endswith(".py") else [r])]
             data = config.model_dump(mode="json", exclude_none=True)
             config = config_from_dict({**data, "rewards": [{"name": n} for n in names]}, "--rewards")
+        for spec in config.rewards:  # a file that is not there, or not Python, is refused before any code runs
+            if ":" in spec.name:
+                check_syntax(*resolve_reward(spec.name))
     except SyntaxError as error:
         console.print(f"[red]{error.filename}, line {error.lineno}: {error.msg}[/red]", highlight=False)
         return EXIT_USAGE
-    except (ConfigError, RewardError) as error:
+    except ConfigError as error:
         console.print(f"[red]Cannot use this preset:[/red]\n{error}", highlight=False)
+        return EXIT_USAGE
+    except RewardError as error:
+        console.print(f"[red]Cannot use this reward:[/red] {error}", highlight=False)
         return EXIT_USAGE
     if args.source == "text" and not args.text:
         console.print("[red]--source text needs at least one --text ANSWER[/red]")
@@ -206,9 +229,7 @@ def cmd_rewards(args: argparse.Namespace, console: Console) -> int:
                              on_progress=lambda d, t: status.update(f"generating answers: prompt {d}/{t}"),
                              on_line=lambda line: console.print(line, highlight=False))
     if "error" in result:
-        console.print(f"[red]dry run failed:[/red] {result['error']}", highlight=False)
-        if result.get("traceback"):
-            console.print(result["traceback"], highlight=False, markup=False)
+        _print_failure(console, "dry run failed:", result["error"], result.get("traceback"), result.get("log"))
         return EXIT_FAILED
     print_report(result, console)
     if args.json:
@@ -219,7 +240,7 @@ def cmd_rewards(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
-    from engine.export import export_dir
+    from engine.export import ExportError, export_dir, source_dir
     from rft_tui.export_client import run_export
 
     run = _find_run(args, console)
@@ -227,6 +248,11 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     source = args.checkpoint if args.checkpoint == "final" or args.checkpoint.startswith("checkpoint-") \
         else f"checkpoint-{args.checkpoint}"
+    try:
+        source_dir(run, source)  # nothing to export is refused here, before an export process starts
+    except ExportError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        return EXIT_USAGE
     target = export_dir(run, args.format, source, args.quant)
     replace = args.force
     if target.exists() and not replace:
@@ -249,9 +275,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     with console.status(f"exporting {run.name} as {args.format}…") as status:
         result = run_export(run, args.format, source, args.quant, replace, on_event=show)
     if result["event"] == "error":
-        console.print(f"[red]export failed:[/red] {result['message']}", highlight=False)
-        if result.get("traceback"):
-            console.print(result["traceback"], highlight=False, markup=False)
+        _print_failure(console, "export failed:", result["message"], result.get("traceback"), result.get("log"))
         return EXIT_FAILED
     size = result["size_bytes"] / 1e6
     console.print(f"exported to {result['path']} ({size:.1f} MB in {result['seconds']:.1f} s)", highlight=False)
@@ -279,7 +303,18 @@ def main(argv: list[str] | None = None) -> int:
         args.command, args.run, args.runs_dir = "app", None, None
     handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop, "app": cmd_app,
                "rewards": cmd_rewards, "export": cmd_export, "resume": cmd_resume}[args.command]
-    return handler(args, console)
+    try:
+        return handler(args, console)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    except Exception as error:  # a bug of rft's: the message here, the whole traceback in a log
+        import traceback
+
+        full = traceback.format_exc()
+        _print_failure(console, f"rft {args.command} failed:", f"{type(error).__name__}: {error}", full,
+                       str(keep_full("cli", full)))
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

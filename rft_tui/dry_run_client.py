@@ -20,7 +20,8 @@ from engine.config import RunConfig
 def run_dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: list[str] | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
                 on_line: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run the dry run to the end; returns its result, or ``{"error": …, "traceback": …}``."""
+    """Run the dry run to the end; returns its result, or ``{"error": …, "traceback": …}`` (with ``"log"``, the
+    file holding the full traceback, when the failure is a bug of rft's rather than of the input)."""
     with tempfile.TemporaryDirectory(prefix="rft-dry-run-") as folder:
         request, result = Path(folder) / "request.json", Path(folder) / "result.json"
         request.write_text(json.dumps({"config": config.model_dump(mode="json", exclude_none=True), "n": n,
@@ -28,6 +29,7 @@ def run_dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: 
         process = subprocess.Popen([sys.executable, "-m", "engine.dry_run", str(request), str(result)],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    stdin=subprocess.DEVNULL)
+        output = []  # what else it printed: the story of a crash that wrote no result
         for line in process.stdout:
             line = line.rstrip()
             if line.startswith("progress ") and on_progress:
@@ -35,7 +37,13 @@ def run_dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: 
                 on_progress(done, total)
             elif line.startswith("note:") and on_line:
                 on_line(line)
+            else:
+                output = [*output[-200:], line]
         process.wait()
         if not result.is_file():
-            return {"error": f"the dry-run process exited with code {process.returncode} and wrote no result"}
+            from engine.user_traceback import keep_full
+
+            text = "\n".join(output)
+            return {"error": f"the dry-run process exited with code {process.returncode} and wrote no result",
+                    "traceback": text, "log": str(keep_full("dry-run", text))}
         return json.loads(result.read_text(encoding="utf-8"))

@@ -31,9 +31,13 @@ class PlaygroundSession:
             except json.JSONDecodeError:
                 continue  # a library printing to stdout
         self.process.wait()
-        if self.process.returncode not in (0, None, -15):
-            tail = self.process.stderr.read().strip().splitlines()[-1:] or [f"exit code {self.process.returncode}"]
-            yield {"event": "error", "message": f"the playground process ended: {tail[0]}", "fatal": True}
+        if self.process.returncode not in (0, None, -15):  # it crashed: its traceback goes to a log
+            from engine.user_traceback import keep_full
+
+            stderr = self.process.stderr.read()
+            tail = stderr.strip().splitlines()[-1:] or [f"exit code {self.process.returncode}"]
+            yield {"event": "error", "message": f"the playground process ended: {tail[0]}", "fatal": True,
+                   "traceback": stderr, "log": str(keep_full("playground", stderr))}
 
     def ask(self, request: dict[str, Any]) -> None:
         self.process.stdin.write(json.dumps(request) + "\n")

@@ -93,14 +93,18 @@ def resolve_reward(ref: str) -> tuple[Path, str]:
     return path, function
 
 
-def load_function(path: Path, function: str) -> Callable[..., Any]:
-    """Import ``path`` as a module and return its ``function`` (runs the file's top level)."""
-    source = path.read_text(encoding="utf-8")
+def check_syntax(path: Path, function: str) -> None:
+    """A ``RewardError`` naming the line when the file is not valid Python (compiled, not run)."""
     try:
-        compile(source, str(path), "exec")
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
     except SyntaxError as error:
         raise RewardError(f"{path.name}:{function}", f"has a syntax error at line {error.lineno}: {error.msg}") \
             from None
+
+
+def load_function(path: Path, function: str) -> Callable[..., Any]:
+    """Import ``path`` as a module and return its ``function`` (runs the file's top level)."""
+    check_syntax(path, function)
     name = f"rft_user_reward_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

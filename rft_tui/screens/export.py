@@ -115,7 +115,10 @@ class ExportScreen(ModalScreen[None]):
                              f"{event['seconds']:.1f} s)", style="bold green")
             self._finish()
         elif kind == "error":
-            self.last = Text(f"export failed: {event['message']}", style="bold red")
+            from engine.user_traceback import user_report
+
+            report = user_report(event["message"], event.get("traceback"), event.get("log"))
+            self.last = Text(f"export failed: {report}", style="bold red")
             self._finish()
         self._show()
 

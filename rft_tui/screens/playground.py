@@ -118,8 +118,10 @@ class PlaygroundScreen(Screen):
             notes = "; ".join(event.get("notes") or [])
             self._status("answered" + (f" · {notes}" if notes else ""), "yellow" if notes else "dim")
         elif kind == "error":
+            from engine.user_traceback import user_report
+
             self.busy = bool(event.get("fatal"))
-            self._status(event["message"], "bold red")
+            self._status(user_report(event["message"], event.get("traceback"), event.get("log")), "bold red")
 
     def _show_answer(self, event: dict[str, Any]) -> None:
         side = event["side"]

@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Input, OptionList, Select, Static, TextAr
 from engine.config import RunConfig, load_config
 from engine.fsutil import atomic_write_text
 from engine.rewards.user_files import rewards_dir
+from engine.user_traceback import keep_full, user_report
 from rft_tui.dry_run_client import run_dry_run
 from rft_tui.dry_run_report import sparkline
 from rft_tui.screens.ask_name import AskName
@@ -124,8 +125,10 @@ class RewardsScreen(Screen):
                               text=True, timeout=120)
         try:
             result = json.loads(done.stdout.strip().splitlines()[-1])
-        except (IndexError, json.JSONDecodeError):
-            result = {"syntax_error": None, "functions": [], "crash": done.stderr[-2000:]}
+        except (IndexError, json.JSONDecodeError):  # the check process itself failed: keep its story in a log
+            last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+            result = {"syntax_error": None, "functions": [],
+                      "crash": user_report(last, done.stderr, str(keep_full("reward-check", done.stderr)))}
         self.app.call_from_thread(self.show_check, result)
 
     def show_check(self, result: dict[str, Any]) -> None:
@@ -177,7 +180,8 @@ class RewardsScreen(Screen):
         table = self.query_one("#dry-run-table", DataTable)
         table.clear(columns=True)
         if "error" in result:
-            summary.update(Text(f"✗ dry run failed: {result['error']}", style="bold red"))
+            report = user_report(result["error"], result.get("traceback"), result.get("log"))
+            summary.update(Text(f"✗ dry run failed: {report}", style="bold red"))
             return
         names = list(result["summary"])
         text = Text()

@@ -48,4 +48,5 @@ def test_train_reports_a_failed_run(tmp_path):
 def test_stop_and_runs_on_unknown_or_empty(tmp_path):
     result = _rft("stop", "ghost", "--runs-dir", str(tmp_path))
     assert result.returncode == 2 and "no run 'ghost'" in result.stdout
+    (tmp_path / "empty").mkdir()
     assert "no runs in" in _rft("runs", "--runs-dir", str(tmp_path / "empty")).stdout

@@ -159,6 +159,9 @@ def test_a_failed_run_shows_its_error_in_a_panel(tmp_path):
             await _until(pilot, lambda: app.screen.query_one(ErrorPanel).has_class("-visible"), what="the panel")
             message = str(app.screen.query_one("#error-message").render())
             assert "DPO" in message and "'chosen'" in message
+            # The error came from rft's own checks: none of its frames show, the panel says where they are.
+            assert not app.screen.query_one("#error-frames").display
+            assert "worker.log" in str(app.screen.query_one("#error-details").render())
 
     asyncio.run(scenario())
 
