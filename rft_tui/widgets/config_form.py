@@ -145,7 +145,7 @@ class ConfigForm(Vertical):
             self.raw[path] = widget.value
 
     def values(self) -> dict[str, Any]:
-        """Every field's current value, parsed to its type ('' → None), shown or not."""
+        """Every field's current value, parsed to its type, shown or not ('' → None where a field can be unset)."""
         self._remember()
         out: dict[str, Any] = {}
         for path, field in self.fields.items():
@@ -212,7 +212,9 @@ class ConfigForm(Vertical):
 def _parse(text: str, annotation: Any) -> Any:
     text = text.strip()
     if text == "":
-        return None
+        # Blank unsets an optional field; a field that cannot be unset stays blank, and is refused
+        # with its default named, rather than taking the default unseen.
+        return None if type(None) in typing.get_args(annotation) else ""
     kinds = set(typing.get_args(annotation)) - {type(None)} or {annotation}
     for kind in (int, float):
         if kind in kinds:
