@@ -17,7 +17,8 @@ from engine.protocol import read_events
 from tests.conftest import tiny_config, wait_final
 
 # The user's own preference pairs, in columns of their own naming, with no 'answer' column.
-OWN_PAIRS = "question,good,bad\n" + "".join(f"What is {a} + {a}?,<answer>{2 * a}</answer>,It is {a}.\n" for a in range(1, 9))
+OWN_PAIRS = "question,good,bad\n" + "".join(f"What is {a} + {a}?,<answer>{2 * a}</answer>,It is {a}.\n"
+                                             for a in range(1, 9))
 OWN_PROMPTS = "".join(json.dumps({"prompt": f"What is {a} + 1?"}) + "\n" for a in range(1, 9))
 
 
@@ -97,7 +98,8 @@ def test_a_function_of_yours_with_a_required_column_is_the_same_problem(tmp_path
     monkeypatch.setenv("RFT_REWARDS_DIR", str(tmp_path / "rewards"))
     (tmp_path / "rewards").mkdir()
     (tmp_path / "rewards" / "mine.py").write_text(
-        "def close(prompts, completions, target, *, unit, scale=1.0, **kwargs):\n    return [1.0 for c in completions]\n")
+        "def close(prompts, completions, target, *, unit, scale=1.0, **kwargs):\n"
+        "    return [1.0 for c in completions]\n")
     rewards = 'rewards=[{name = "mine.py:close"}]'
     problem = _one(check(load_config("ppo", [f"dataset.source={_prompts(tmp_path)}", rewards])))
     assert "reward 'mine.py:close' reads the column 'target'" in problem.message
