@@ -181,8 +181,11 @@ def check(config: RunConfig, readings: Mapping[str, DatasetReading] | None = Non
 def _check_stage(stage: _Stage, readings: Mapping[str, DatasetReading], report: Report, outside_rewards_ok: bool,
                  after_rm: bool) -> None:
     cfg, spec = stage.config, get_method(stage.name)
-    add = lambda path, message, **kw: report.findings.append(Finding(path, stage.label + message, stage=stage.index,
-                                                                      **kw))
+    def add(path: str, message: str, labelled: bool = True, **kw) -> None:
+        # A reward file's own problem is the same in every stage that lists it: said once, unlabelled.
+        report.findings.append(Finding(path, stage.label + message if labelled else message, stage=stage.index,
+                                       **kw))
+
     reading = readings.get(reading_key(cfg.dataset, spec))
     if reading is None:
         report.pending = True
@@ -200,10 +203,10 @@ def _check_stage(stage: _Stage, readings: Mapping[str, DatasetReading], report: 
     for i, reward in enumerate(cfg.rewards):
         if ":" in reward.name and is_outside(reward.name) and not outside_rewards_ok:
             add(f"rewards.{i}", str(RewardError(reward.name, "is outside your rewards folder; copy the file there "
-                                                "to use it")))
+                                                "to use it")), labelled=False)
         needs = reward_needs(reward.name, reward.params)
         if needs.problem:
-            add(f"rewards.{i}", needs.problem)
+            add(f"rewards.{i}", needs.problem, labelled=False)
             continue
         usable = reading is not None and not reading.error and reading.format != "text"
         missing = [c for c in needs.columns if c not in reading.reward_columns] if usable else []
