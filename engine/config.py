@@ -227,6 +227,8 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
         reason = item["msg"]
         if item["type"] == "extra_forbidden":
             reason = "unknown key (check the spelling; see the preset reference in the README)"
+        elif item["type"] == "blank":
+            pass  # the reason already says it was left empty
         elif "input" in item and not isinstance(item["input"], (dict, list)):
             reason = f"{reason} (got {item['input']!r})"
         problems.append((path, reason))

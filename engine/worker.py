@@ -46,6 +46,7 @@ class Worker:
         self.events = EventWriter(run.events_path)
         self.status = run.read_status_file()
         self.commands = run.command_reader()
+        self.prepared: dict[str, Any] = {}  # datasets the pre-flight check read, by reading key, for the stages
 
     def set_state(self, state: str, message: str | None = None) -> None:
         self.status.state = state
@@ -85,6 +86,7 @@ class Worker:
         from engine.stages import plan_stages
 
         stages = plan_stages(config, self.run)
+        self._preflight(config, stages)
         # Unsloth must be imported before trl/transformers/peft: choose first.
         backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype)
         for stage in stages:
@@ -113,6 +115,29 @@ class Worker:
             if outcome == "stopped":
                 return "stopped"
         return "done"
+
+    def _preflight(self, config: Any, stages: list[Any]) -> None:
+        """Refuse what would fail, and leave out what only scores samples and cannot, before any model loads
+        (the app and ``rft train`` ran the same check; a run started another way gets it here). The datasets
+        read for it are kept for the stages, so none is read twice."""
+        from engine import preflight
+        from engine.data import DatasetError, prepare
+
+        def read(dataset: Any, spec: Any) -> preflight.DatasetReading:
+            try:
+                prepared = prepare(dataset, spec.formats, method=spec.title)
+            except DatasetError as error:
+                return preflight.DatasetReading(error=str(error))
+            self.prepared[preflight.reading_key(dataset, spec)] = prepared
+            return preflight.DatasetReading.of(prepared)
+
+        report = preflight.check(config, preflight.read_datasets(config, read))
+        if report.problems:
+            raise report.error()
+        for warning in report.warnings:
+            self.log(warning.message, level="warning")
+        for stage in stages:
+            stage.config = report.adjusted(stage.index, stage.config)
 
     def _run_stage(self, stage: Any, backend: Any, checkpoint: Path | None, last: bool) -> str:
         """Run one stage; after each out-of-memory error, shrink the setup and resume from its checkpoint."""

@@ -93,6 +93,16 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     except ConfigError as error:
         console.print(f"[red]Cannot use this preset:[/red]\n{error}", highlight=False)
         return EXIT_USAGE
+    from engine.preflight import check
+
+    with console.status("checking the dataset and the rewards…"):
+        report = check(config)
+    if report.problems:
+        console.print("[red]This run would fail, so it was not started:[/red]")
+        console.print(str(report.error()), highlight=False, markup=False)  # messages quote [[rewards]]
+        return EXIT_USAGE
+    for warning in report.warnings:
+        console.print(f"⚠ {warning.message}", style="yellow", highlight=False, markup=False)
     run = create_run(config, args.runs_dir or os.environ.get("RFT_RUNS_DIR") or config.output.runs_dir)
     launch_worker(run)
     console.print(f"run [bold]{run.name}[/bold] started in {run.path}", highlight=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -18,3 +18,5 @@ class PreparedDataset:
     format: str
     source: str
     columns: list[str]
+    # The columns the format does not use: what reward functions receive besides prompts and completions.
+    extra_columns: list[str] = field(default_factory=list)

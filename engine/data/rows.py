@@ -10,6 +10,8 @@ from engine.data.formats import _detection_mapping, detect_format
 from engine.data.sources import load_rows
 
 _LABELS = {"true": True, "good": True, "1": True, "false": False, "bad": False, "0": False}
+# What the normalised rows hold for training; reward functions get the other columns.
+_TRAINED_COLUMNS = {"prompt", "completion", "chosen", "rejected", "label", "messages", "text"}
 _SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
 
 
@@ -61,7 +63,10 @@ def prepare(cfg: DatasetConfig, accepted: tuple[str, ...], chat: bool = True, *,
     if keep_extra or fmt == "prompt_only":
         for (_, row), out in zip(numbered, rows):
             out.update({k: v for k, v in row.items() if k not in used and k not in out})
-    return PreparedDataset(rows=rows, format=fmt, source=source, columns=sorted(columns))
+    # A raw column named like a normalised one (a 'prompt' beside prompt_column = 'question') is
+    # replaced by it, so it reaches no reward function either.
+    extra = sorted(columns - used - _TRAINED_COLUMNS)
+    return PreparedDataset(rows=rows, format=fmt, source=source, columns=sorted(columns), extra_columns=extra)
 
 
 def _label(value: Any, row: int, column: str) -> bool:

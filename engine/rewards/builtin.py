@@ -270,12 +270,14 @@ def make_length_reward(target_chars: int = 200, tolerance: int = 100) -> RewardF
 
 @dataclass(frozen=True)
 class RewardInfo:
-    """One built-in reward: its name, a one-line summary for the UI, its factory and accepted parameters."""
+    """One built-in reward: its name, a one-line summary for the UI, its factory and accepted parameters,
+    and the dataset columns it reads given those parameters (checked before a run starts)."""
 
     name: str
     summary: str
     factory: Callable[..., Callable]
     params: tuple[str, ...] = ()
+    columns: Callable[..., tuple[str, ...]] = lambda **params: ()
 
 
 BUILTIN_REWARDS: dict[str, RewardInfo] = {
@@ -291,6 +293,7 @@ BUILTIN_REWARDS: dict[str, RewardInfo] = {
             summary="1.0 if the <answer> matches the dataset's answer column (0.5 for an untagged match)",
             factory=make_correctness_reward,
             params=("column",),
+            columns=lambda column="answer", **_: (column,),
         ),
         RewardInfo(
             name="length",

@@ -24,6 +24,8 @@ from engine.config import config_from_dict, parse_toml
 from engine.memory_estimate import gpu_warning
 from engine.methods import METHODS
 from engine.methods.sft import packing_warning
+from engine.preflight import Report
+from engine.preflight import check as preflight_check
 from engine.presets import check_name, delete_preset, list_presets, save_preset
 from rft_tui.screens.ask_name import AskName
 from rft_tui.screens.confirm import Confirm
@@ -33,6 +35,7 @@ from rft_tui.widgets.dataset_check import DatasetCheck
 from rft_tui.widgets.key_footer import KeyFooter
 from rft_tui.widgets.rewards_picker import RewardsPicker
 from rft_tui.widgets.section_bar import SectionBar
+from rft_tui.widgets.verdict import Verdict
 
 # The right pane's views, by the name the bar above them shows.
 PANES = {"parameters": "tab-parameters", "rewards": "tab-rewards", "dataset check": "tab-dataset"}
@@ -73,6 +76,8 @@ class SetupScreen(Screen):
         self.base: dict[str, Any] = copy.deepcopy(self.presets["sft"][1] if "sft" in self.presets else {})
         self.config: RunConfig | None = None
         self._checked: str | None = None  # what the dataset check last looked at
+        self.report: Report | None = None  # the pre-flight check of ``config``
+        self._train_when_checked: str | None = None  # the config t was pressed on while its data was read
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="setup-body"):
@@ -92,7 +97,7 @@ class SetupScreen(Screen):
                         yield RewardsPicker(self.base.get("rewards", []), id="rewards-picker")
                     with Vertical(id=PANES["dataset check"]):
                         yield DatasetCheck(id="dataset-check")
-        yield Static(id="verdict")
+        yield Verdict(id="verdict")
         yield KeyFooter()
 
     def _preset_options(self) -> list[Option]:
@@ -187,46 +192,67 @@ class SetupScreen(Screen):
         return self.base
 
     def validate(self) -> RunConfig | None:
-        """Check the whole config; show the verdict and each field's error."""
+        """Check the whole config, and what the pre-flight check knows of it; show the verdict and each
+        field's error. Returns the config when it validates, even if the run would fail (it can be saved)."""
         form = self.query_one(ConfigForm)
-        verdict = self.query_one("#verdict", Static)
+        verdict = self.query_one("#verdict", Verdict)
         try:
             self.config = config_from_dict(copy.deepcopy(self._apply_form()))
         except ConfigError as error:
-            self.config = None
+            self.config, self.report = None, None
             form.show_errors({path: reason for path, reason in error.problems})
-            verdict.update(Text.assemble(("✗ ", "bold red"), f"{len(error.problems)} problem(s): ",
-                                         "; ".join(f"{p}: {r}" for p, r in error.problems)))
+            verdict.show([("✗", f"{p}: {r}") for p, r in error.problems])
             return None
-        form.show_errors({})
         c = self.config
         self.app.setup_config = c
-        checked = f"{c.dataset.model_dump_json()}|{c.model.name}|{c.method_name}"
+        check = self.query_one(DatasetCheck)
+        checked = f"{c.dataset.model_dump_json()}|{c.model.name}|{c.method_name}|{c.model.start_from}|" \
+                  f"{getattr(c.method, 'rm_dataset', None)}"
         if checked != self._checked:  # re-check only when what it reads has changed
             first = self._checked is None
             self._checked = checked
-            check = self.query_one(DatasetCheck)
             # The first check waits until the screen is up, so it does not slow the first paint.
             self.set_timer(0.5, lambda: check.check(c)) if first else check.check(c)
-        ready = Text.assemble(("✓ ready: ", "bold green"),
-                              f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · "
-                              f"{c.training.max_steps} steps" +
-                              (f" · starts from {c.model.start_from}" if c.model.start_from else "") +
-                              "   press t (or ctrl+t) to train")
+        # The datasets come from the dataset check's thread; until they are read the verdict says so.
+        self.report = preflight_check(c, check.readings, outside_rewards_ok=True)
+        form.show_errors({f.path: f.message for f in self.report.problems})
+        lines = [("✗", f"{f.path}: {f.message}") for f in self.report.problems]
+        if not lines:
+            title = f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · " \
+                    f"{c.training.max_steps} steps" + (f" · starts from {c.model.start_from}"
+                                                         if c.model.start_from else "")
+            lines.append(("…", f"checking the dataset… {title}") if self.report.pending else
+                         ("✓", f"ready · press t (or ctrl+t) to train · {title}"))
         memory = gpu_warning(c)
-        if memory:
-            ready.append_text(Text.assemble(("\n⚠ ", "bold yellow"), (memory, "yellow")))
         packing = packing_warning(c.model.backend, c.model.load_in_4bit) \
             if c.method_name == "sft" and c.method.packing else None
-        if packing:
-            ready.append_text(Text.assemble(("\n⚠ ", "bold yellow"), (packing, "yellow")))
-        verdict.update(ready)
+        lines += [("⚠", warning) for warning in [f.message for f in self.report.warnings] + [memory, packing]
+                  if warning]
+        verdict.show(lines)
         return c
+
+    def on_dataset_check_checked(self, event: DatasetCheck.Checked) -> None:
+        self.validate()
+        if self._train_when_checked is None or (self.report is not None and self.report.pending):
+            return
+        wanted, self._train_when_checked = self._train_when_checked, None
+        if self.config is not None and self.config.model_dump_json() == wanted:
+            self.action_train()  # t was pressed while checking: start now, or say why not
 
     def action_train(self) -> None:
         config = self.validate()
         if config is None:
             self.notify("fix the problems shown below the form first", severity="error")
+            return
+        if self.report.problems:
+            first = self.report.problems[0]
+            more = len(self.report.problems) - 1
+            self.notify(f"not started, it would fail: {first.path}: {first.message}" +
+                        (f" (and {more} more below the form)" if more else ""), severity="error", timeout=8)
+            return
+        if self.report.pending:
+            self._train_when_checked = config.model_dump_json()
+            self.notify("checking the dataset first; the run starts once it passes")
             return
         from engine.rewards.user_files import RewardError, adopt, is_outside, reward_path
 

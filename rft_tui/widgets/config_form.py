@@ -51,6 +51,7 @@ class Field:
     name: str
     annotation: Any
     description: str
+    default: Any = None
 
 
 class ConfigForm(Vertical):
@@ -79,7 +80,7 @@ class ConfigForm(Vertical):
                         not (_scalar(info.annotation) or _choices(info.annotation)):
                     continue
                 path = f"{prefix}.{name}"
-                self.fields[path] = Field(path, prefix, name, info.annotation, info.description or "")
+                self.fields[path] = Field(path, prefix, name, info.annotation, info.description or "", info.default)
                 self._path_of[_dom_id(path)] = path
                 value = getattr(current, name)
                 self.raw[path] = bool(value) if info.annotation is bool else \
@@ -145,13 +146,17 @@ class ConfigForm(Vertical):
             self.raw[path] = widget.value
 
     def values(self) -> dict[str, Any]:
-        """Every field's current value, parsed to its type ('' → None), shown or not."""
+        """Every field's current value, parsed to its type, shown or not. A blank field is None (unset) where
+        its default is None; elsewhere it stays '' and the schema refuses it, naming the default, rather
+        than the default applying unseen."""
         self._remember()
         out: dict[str, Any] = {}
         for path, field in self.fields.items():
             raw = self.raw[path]
             out[path] = _parse(raw, field.annotation) if isinstance(raw, str) and not _choices(field.annotation) \
                 else raw
+            if out[path] is None and field.default is not None:
+                out[path] = ""
         return out
 
     def show_errors(self, problems: dict[str, str]) -> None:

@@ -3,7 +3,9 @@ as the model will see it, with the trained part set apart from the context.
 
 It reads the data and the model's chat template in a thread (no torch), so a
 large file or a slow disk never freezes the screen, and it re-checks whenever
-the dataset, the model or the method changes.
+the dataset, the model or the method changes. What it read of each stage's
+dataset is kept in ``readings`` for the pre-flight check behind the Setup
+verdict (``engine.preflight``), which so never reads a dataset itself.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from engine.config import RunConfig
+from engine.preflight import DatasetReading, read_dataset, read_datasets, reading_key
 
 PREVIEW_ROWS, CELL_CHARS = 5, 40
+KEPT_READINGS = 32  # typing a path checks every prefix of it; older readings are dropped
 
 
 @dataclass
@@ -31,6 +36,7 @@ class CheckResult:
     columns: list[str]
     rows: list[dict[str, Any]]
     example: Text | None
+    reading: DatasetReading | None = None  # what the pre-flight check needs of it
 
 
 def _cell(value: Any) -> str:
@@ -51,7 +57,8 @@ def run_check(config: RunConfig) -> CheckResult:
         prepared = prepare(config.dataset, spec.formats, method=spec.title)
         raw, _ = load_rows(config.dataset)
     except DatasetError as error:
-        return CheckResult(Text.assemble(("✗ dataset: ", "bold red"), str(error)), [], [], None)
+        return CheckResult(Text.assemble(("✗ dataset: ", "bold red"), str(error)), [], [], None,
+                           DatasetReading(error=str(error)))
     summary = Text.assemble(("✓ ", "bold green"), f"{len(prepared.rows)} rows · format {prepared.format} · "
                             f"columns {', '.join(prepared.columns)}")
     model_dir: Path | None = None
@@ -80,11 +87,39 @@ def run_check(config: RunConfig) -> CheckResult:
     if model_dir is not None and not example.trained.strip():
         shown.append("\n(nothing in this row is trained)", style="yellow")
     columns = sorted({k for row in raw[:PREVIEW_ROWS] for k in row})
-    return CheckResult(summary, columns, raw[:PREVIEW_ROWS], shown)
+    return CheckResult(summary, columns, raw[:PREVIEW_ROWS], shown, DatasetReading.of(prepared))
+
+
+def check_all(config: RunConfig) -> tuple[CheckResult, dict[str, DatasetReading]]:
+    """The pane's check of the run's dataset, and a reading of every stage's dataset (that one read once)."""
+    from engine.methods import get_method
+
+    try:
+        result = run_check(config)
+    except Exception as error:  # a reader's own failure must not leave the verdict checking forever
+        message = f"could not read the dataset: {type(error).__name__}: {error}"
+        result = CheckResult(Text.assemble(("✗ dataset: ", "bold red"), message), [], [], None,
+                             DatasetReading(error=message))
+    known = {reading_key(config.dataset, get_method(config.method_name)): result.reading}
+    return result, read_datasets(config, _read_or_say_why, known)
+
+
+def _read_or_say_why(dataset: Any, spec: Any) -> DatasetReading:
+    try:
+        return read_dataset(dataset, spec)
+    except Exception as error:  # as above: a reading that failed is a problem to show, not a silence
+        return DatasetReading(error=f"could not read the dataset {dataset.source}: {type(error).__name__}: {error}")
 
 
 class DatasetCheck(VerticalScroll):
     """Summary, first rows, and the rendered example (dim: context, green: trained)."""
+
+    class Checked(Message):
+        """A check finished; what it read is in ``DatasetCheck.readings``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.readings: dict[str, DatasetReading] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("checking…", id="check-summary")
@@ -98,8 +133,17 @@ class DatasetCheck(VerticalScroll):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _check(self, config: RunConfig) -> None:
-        result = run_check(config)
-        self.app.call_from_thread(self.show, result)
+        result, readings = check_all(config)
+        self.app.call_from_thread(self._arrived, result, readings)
+
+    def _arrived(self, result: CheckResult, readings: dict[str, DatasetReading]) -> None:
+        for key, reading in readings.items():
+            self.readings.pop(key, None)
+            self.readings[key] = reading  # newest last
+        for key in list(self.readings)[:-KEPT_READINGS]:
+            del self.readings[key]
+        self.show(result)
+        self.post_message(self.Checked())
 
     def show(self, result: CheckResult) -> None:
         self.result = result

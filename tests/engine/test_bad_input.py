@@ -94,6 +94,22 @@ def reward(function: str, timeout_s: float = 5.0):
     return setup
 
 
+def preflight(name: str, overrides: Callable[[World], list[str]], files: dict[str, str] | None = None):
+    """What ``rft train``, the app's t and the worker refuse before any model loads (engine.preflight)."""
+    def setup(world: World):
+        for file, text in (files or {}).items():
+            _write(world, file, text)
+
+        def act():
+            from engine.preflight import check
+
+            report = check(load_config(name, overrides(world)))
+            if report.problems:
+                raise report.error()
+        return act
+    return setup
+
+
 def model(name_of: Callable[[World], str]):
     return lambda world: (lambda: resolve_model(name_of(world)))
 
@@ -205,7 +221,15 @@ CASES = [
     Case("dataset", "text rows for GRPO", dataset("text.jsonl", _jsonl([{"text": "hello"}] * 2), method="grpo"),
          r"does not fit GRPO.*missing column 'prompt'"),
     Case("dataset", "every row longer than the max length", too_long, r"Every one of the 3 rows is longer"),
+    Case("dataset", "no such built-in, before any run", preflight("sft", lambda w: ["dataset.source=builtin:nope"]),
+         r"dataset\.source: No built-in dataset 'nope'"),
+    Case("dataset", "GRPO prompts without the rewards' answer column",
+         preflight("grpo", lambda w: [f"dataset.source={w.user / 'prompts.jsonl'}"],
+                   {"prompts.jsonl": _jsonl([{"prompt": "2+3?"}] * 2)}),
+         r"rewards\.1: reward 'correctness' reads the column 'answer'.*params = \{ column = \"…\" \}"),
     # presets
+    Case("preset", "emptied value", preset(BASE + '[training]\nlearning_rate = ""\n'),
+         r"training\.learning_rate: is empty; type a value \(the default is 0\.0002\)"),
     Case("preset", "unknown key", preset(BASE + "[training]\nmax_stpes = 3\n"), r"training\.max_stpes"),
     Case("preset", "wrong type", preset(BASE + '[training]\nmax_steps = "ten"\n'), r"training\.max_steps"),
     Case("preset", "out of range", preset(BASE + "[training]\nlearning_rate = -1\n"), r"training\.learning_rate"),
@@ -229,7 +253,13 @@ CASES = [
     Case("model", "packing without Unsloth",
          worker_error(lambda w: {"method": {"name": "sft", "packing": True}}),
          r"method\.packing: packing needs the Unsloth backend .* the packed examples would attend to each other"),
+    Case("model", "missing folder, before any run", preflight("sft", lambda w: [f"model.name={w.user / 'gone'}"]),
+         r"model\.name: Model folder .* does not exist"),
     # reward functions
+    Case("reward", "yours needs a column the data lacks",
+         preflight("ppo", lambda w: ['rewards=[{name = "need.py:close"}]'],
+                   {"rewards/need.py": "def close(prompts, completions, target, **kw):\n    return [0.0]\n"}),
+         r"reward 'need\.py:close' reads the column 'target'.*give close's parameter 'target' a default"),
     Case("reward", "raises", reward("mine.py:boom"), r"'mine\.py:boom'.*raised ValueError: no idea"),
     Case("reward", "hangs", reward("mine.py:sleepy", timeout_s=1.0), r"did not return within 1 s"),
     Case("reward", "wrong number of scores", reward("mine.py:wrong_length"), r"returned 1 scores for 2"),

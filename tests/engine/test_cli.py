@@ -39,10 +39,13 @@ def test_train_refuses_a_bad_preset_naming_the_field(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_train_reports_a_failed_run(tmp_path):
-    result = _rft("train", "sft", "--set", "dataset.source=builtin:nope", "--runs-dir", str(tmp_path))
-    assert result.returncode == 1
-    assert "failed:" in result.stdout and "No built-in dataset 'nope'" in result.stdout
+def test_train_reports_a_failed_run(tiny_model_dir, tmp_path):
+    # Only loading the model shows that no layer has that name (what the pre-flight check can know, rft train
+    # refuses before starting: tests/engine/test_preflight.py).
+    result = _rft("train", "sft", "--set", f"model.name={tiny_model_dir}", "--set",
+                  'lora.target_modules=["no_such_layer"]', "--runs-dir", str(tmp_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "failed:" in result.stdout and "LoRA cannot be applied" in result.stdout
 
 
 def test_stop_and_runs_on_unknown_or_empty(tmp_path):

@@ -56,7 +56,10 @@ def test_setup_then_train_then_stop_from_the_keyboard(tiny_model_dir, tmp_path):
             await _set(app, "training.max_steps", "100000")
             await _set(app, "training.sample_every", "2")
             await pilot.pause()
-            assert "ready" in str(app.screen.query_one("#verdict").render())
+            verdict = lambda: " ".join(str(app.screen.query_one("#verdict").render()).split())
+            # Ready once the dataset check has read the data, for the setup as typed.
+            await _until(pilot, lambda: "ready" in verdict() and "100000 steps" in verdict(), timeout=30,
+                         what="the verdict")
             await pilot.press("ctrl+t")
             await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
             await _until(pilot, lambda: _chart_points(app, "chart-loss") >= 3, what="loss points")
@@ -292,7 +295,9 @@ def test_the_verdict_warns_before_a_run_that_would_refuse_packing(tmp_path):
             assert "packing" not in verdict()
             await _set(app, "method.packing", True)
             await pilot.pause()
-            assert "ready" in verdict() and "method.packing needs the Unsloth backend" in verdict()
+            await _until(pilot, lambda: "ready" in verdict() and "packing" in verdict(), timeout=30,
+                         what="the verdict")
+            assert "method.packing needs the Unsloth backend" in verdict()
             await _set(app, "method.packing", False)
             await pilot.pause()
             assert "packing" not in verdict()

@@ -10,7 +10,8 @@ UI_MODULES = ("rft_tui", "rft_tui.cli", "rft_tui.follow", "engine.config", "engi
               "engine.run_summary", "engine.launch", "engine.methods", "engine.data", "engine.stages",
               "engine.rewards", "engine.rewards.user_files", "engine.rewards.sandbox", "engine.chat_preview",
               "engine.presets", "rft_tui.app", "rft_tui.dry_run_client", "rft_tui.dry_run_report",
-              "engine.memory_estimate", "engine.device_memory", "engine.oom_recovery")
+              "engine.memory_estimate", "engine.device_memory", "engine.oom_recovery", "engine.preflight",
+              "engine.rewards.needs")
 
 
 def test_ui_and_pure_engine_modules_load_no_torch():

@@ -101,15 +101,14 @@ name = "{tmp_path / 'elsewhere' / 'helpful.py'}:helpful"
             highlight(app.screen.query_one("#preset-list", OptionList), "shared")
             await pilot.press("enter")
             await pilot.pause()
-            await pilot.press("ctrl+t")
-            await pilot.pause()
-            assert isinstance(app.screen, TrustRewardCode)
+            await pilot.press("ctrl+t")  # it asks once the dataset check has read the data
+            await _until(pilot, lambda: isinstance(app.screen, TrustRewardCode), timeout=30, what="the question")
             assert app.screen.query_one(TextArea).text == code
             await pilot.press("n")
             await pilot.pause()
             assert not list_runs(runs) and not any((tmp_path / "rewards").iterdir())
             await pilot.press("ctrl+t")
-            await pilot.pause()
+            await _until(pilot, lambda: isinstance(app.screen, TrustRewardCode), timeout=30, what="the question")
             await pilot.press("y")
             await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the run")
 

@@ -28,8 +28,16 @@ def runs(tmp_path, monkeypatch):
     return tmp_path / "runs"
 
 
+async def _checked(pilot) -> None:
+    """Wait until the dataset check has read the data, so the verdict is its final one, not "checking"."""
+    from tests.tui.test_app import _until
+
+    await _until(pilot, lambda: "ready" in str(pilot.app.screen.query_one("#verdict").render()), timeout=30,
+                 what="the verdict")
+
+
 def test_setup_screen(snap_compare, runs):
-    assert snap_compare(RftApp(runs_dir="runs"), terminal_size=SIZE)
+    assert snap_compare(RftApp(runs_dir="runs"), terminal_size=SIZE, run_before=_checked)
 
 
 def test_runs_screen(snap_compare, runs):
