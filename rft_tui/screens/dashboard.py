@@ -7,6 +7,9 @@ at most four times a second. While a run streams, each tick redraws at most one
 chart, in turn, so each chart at most once a second: a chart's figure takes
 5–30 ms to build on a small CPU, and four at once held the event loop long
 enough to make keys feel late.
+
+The keys follow the run: stop and checkpoint are offered only while its worker
+can still act on them. Enter on a sample opens it whole (``SampleScreen``).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
+from textual.widgets import DataTable, Static
 
 from engine.runs import RunDir
 from rft_tui.run_watch import RunWatch
+from rft_tui.screens.sample import SampleScreen
 from rft_tui.widgets.error_panel import ErrorPanel
 from rft_tui.widgets.key_footer import KeyFooter
 from rft_tui.widgets.metric_chart import MetricChart
@@ -30,6 +35,8 @@ REDRAW_S = 0.25
 
 class DashboardScreen(Screen):
     """Progress, four charts, the samples, and the keys to stop or checkpoint."""
+
+    LIVE_ONLY = {"stop", "checkpoint"}  # actions a finished run (or none) has no use for
 
     BINDINGS = [
         Binding("s", "stop", "stop & save"),
@@ -45,6 +52,7 @@ class DashboardScreen(Screen):
         self._adjustments_told = 0  # adjusted events already announced with a notification
         self._chart_turn = 0  # the chart the next streaming tick may redraw
         self._charts: list[MetricChart] = []
+        self._live: bool | None = None  # whether the keys on show are those of a live run
 
     def compose(self) -> ComposeResult:
         yield RunHeader("no run open: start one from Setup (esc) or open one from Runs (r)", id="run-header")
@@ -57,11 +65,13 @@ class DashboardScreen(Screen):
         yield ErrorPanel(id="error-panel")
         with Vertical(id="samples-box"):
             yield SamplesPanel(id="samples")
+            yield Static("", id="samples-absent")
         yield RunNotices(id="notice")
         yield KeyFooter()
 
     def on_mount(self) -> None:
         self._charts = list(self.query(MetricChart))  # looked up once, not on every tick
+        self.query_one("#samples-absent", Static).border_title = "Samples"
         self.set_interval(REDRAW_S, self.refresh_from_run)
         run = getattr(self.app, "current_run", None)
         if run is not None and self.watch is None:
@@ -76,20 +86,30 @@ class DashboardScreen(Screen):
         self._adjustments_told = 0
         if not self.is_mounted:
             return  # on_mount draws it
-        self.query_one(SamplesPanel).clear(columns=True)
-        self.query_one(SamplesPanel).reward_names = None
+        self.query_one(SamplesPanel).forget()
         self.refresh_from_run(force=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Stop and checkpoint only for a live run: hidden from the footer, and their keys idle, otherwise."""
+        if action in self.LIVE_ONLY:
+            return self._run_is_live()
+        return True
+
+    def _run_is_live(self) -> bool:
+        return self.watch is not None and not self.watch.status.is_final
 
     def refresh_from_run(self, force: bool = False) -> None:
         if self.watch is None:
             return
         arrived = self.watch.poll()
+        if self._run_is_live() != self._live:
+            self._live = self._run_is_live()
+            self.refresh_bindings()  # the footer drops stop and checkpoint once the run is over
         self.query_one(RunHeader).show(self.watch, width=max(10, self.size.width // 4))
         self._draw_charts(every=force or self.watch.status.is_final)
         if not arrived and not force:
             return
-        self.query_one(SamplesPanel).show(list(self.watch.samples), self.watch.samples_seen,
-                                          self.watch.samples_reset)
+        self._show_samples()
         self.query_one(RunNotices).show(self.watch)
         for event in self.watch.adjustments[self._adjustments_told:]:
             # A change the worker made on its own deserves a word while the run is live, not only a line.
@@ -103,6 +123,23 @@ class DashboardScreen(Screen):
             self.query_one(ErrorPanel).show(self.watch.status.message, None)
         else:
             self.query_one(ErrorPanel).show(None)
+
+    def _show_samples(self) -> None:
+        """The samples table, or while it has none a line that says why."""
+        table, absent = self.query_one(SamplesPanel), self.query_one("#samples-absent", Static)
+        table.show(list(self.watch.samples), self.watch.samples_seen, self.watch.samples_reset)
+        empty = not self.watch.samples
+        if empty:
+            absent.update(self.watch.samples_absent())
+        table.display, absent.display = not empty, empty
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a sample: the whole of it, on a screen of its own."""
+        if not isinstance(event.data_table, SamplesPanel) or self.watch is None:
+            return
+        sample = event.data_table.sample_at(event.row_key)
+        if sample is not None:
+            self.app.push_screen(SampleScreen(sample, self.watch.run.name, self.watch.method_title))
 
     def _draw_charts(self, every: bool) -> None:
         """Hand the charts their series: all of them (on open, at the end), or the next one in turn.
@@ -130,8 +167,11 @@ class DashboardScreen(Screen):
     def action_toggle_samples(self) -> None:
         if self.maximized is not None:
             self.minimize()
+        elif self.watch is None or not self.watch.samples:
+            self.notify(self.watch.samples_absent() if self.watch else "no run is open", severity="information")
         else:
             self.maximize(self.query_one(SamplesPanel), container=False)
+            self.query_one(SamplesPanel).focus()  # Enter then opens the highlighted sample
 
     def action_stop(self) -> None:
         self._command("stop", "stopping after this step; the adapter will be saved")
