@@ -28,7 +28,7 @@ NOT_LOGGED = "not logged by this method"
 
 
 def nice_ticks(lo: float, hi: float, most: int, whole: bool = False) -> list[float]:
-    """At most ``most`` (at least 2) round, evenly spaced ticks, the first at or below ``lo`` and the
+    """At most ``most`` (at least 2, or 3 across zero) round, evenly spaced ticks, the first at or below ``lo`` and the
     last at or above ``hi``; one step apart, the step 1, 2, 2.5 or 5 × 10^k (``whole``: a whole number).
 
     A chart's axis is set to run from the first tick to the last, so every tick has its label.
@@ -40,6 +40,8 @@ def nice_ticks(lo: float, hi: float, most: int, whole: bool = False) -> list[flo
     if hi == lo:  # a constant series: a band around it
         pad = 1.0 if whole or lo == 0 else abs(lo) * 0.1
         lo, hi = lo - pad, hi + pad
+    if lo < 0 < hi:
+        most = max(most, 3)  # zero is a tick: one at or below lo, one at or above hi, and zero
     power = 10.0 ** math.floor(math.log10((hi - lo) / (most - 1)))
     while True:
         for factor in NICE_FACTORS:
@@ -47,7 +49,7 @@ def nice_ticks(lo: float, hi: float, most: int, whole: bool = False) -> list[flo
             if whole and (step < 1 or step != int(step)):
                 continue
             first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
-            if last - first < most:
+            if 0 < last - first < most:
                 return [round(i * step, 12) for i in range(first, last + 1)]
         power *= 10
 
