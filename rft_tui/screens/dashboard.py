@@ -37,11 +37,13 @@ class DashboardScreen(Screen):
     """Progress, four charts, the samples, and the keys to stop or checkpoint."""
 
     LIVE_ONLY = {"stop", "checkpoint"}  # actions a finished run (or none) has no use for
+    AUTO_FOCUS = "SamplesPanel"  # arrows move through the samples, Enter opens one
 
     BINDINGS = [
         Binding("s", "stop", "stop & save"),
         Binding("c", "checkpoint", "checkpoint now"),
         Binding("m", "toggle_samples", "samples full screen"),
+        Binding("enter", "open_sample", "read sample"),
         Binding("r", "app.switch_mode('runs')", "runs"),
         Binding("escape", "app.switch_mode('setup')", "setup"),
     ]
@@ -52,7 +54,7 @@ class DashboardScreen(Screen):
         self._adjustments_told = 0  # adjusted events already announced with a notification
         self._chart_turn = 0  # the chart the next streaming tick may redraw
         self._charts: list[MetricChart] = []
-        self._live: bool | None = None  # whether the keys on show are those of a live run
+        self._keys_for: tuple | None = None  # (live, has samples): what the keys on show were chosen for
 
     def compose(self) -> ComposeResult:
         yield RunHeader("no run open: start one from Setup (esc) or open one from Runs (r)", id="run-header")
@@ -93,6 +95,8 @@ class DashboardScreen(Screen):
         """Stop and checkpoint only for a live run: hidden from the footer, and their keys idle, otherwise."""
         if action in self.LIVE_ONLY:
             return self._run_is_live()
+        if action == "open_sample":
+            return self.watch is not None and bool(self.watch.samples)
         return True
 
     def _run_is_live(self) -> bool:
@@ -102,8 +106,9 @@ class DashboardScreen(Screen):
         if self.watch is None:
             return
         arrived = self.watch.poll()
-        if self._run_is_live() != self._live:
-            self._live = self._run_is_live()
+        keys = (self._run_is_live(), bool(self.watch.samples))
+        if keys != self._keys_for:
+            self._keys_for = keys
             self.refresh_bindings()  # the footer drops stop and checkpoint once the run is over
         self.query_one(RunHeader).show(self.watch, width=max(10, self.size.width // 4))
         self._draw_charts(every=force or self.watch.status.is_final)
@@ -135,10 +140,17 @@ class DashboardScreen(Screen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a sample: the whole of it, on a screen of its own."""
-        if not isinstance(event.data_table, SamplesPanel) or self.watch is None:
-            return
-        sample = event.data_table.sample_at(event.row_key)
-        if sample is not None:
+        if isinstance(event.data_table, SamplesPanel):
+            self._open(event.data_table.sample_at(event.row_key))
+
+    def action_open_sample(self) -> None:
+        """Enter with the focus elsewhere: the sample under the table's cursor."""
+        table = self.query_one(SamplesPanel)
+        if table.row_count:
+            self._open(table.sample_at(table.coordinate_to_cell_key(table.cursor_coordinate).row_key))
+
+    def _open(self, sample: dict | None) -> None:
+        if sample is not None and self.watch is not None:
             self.app.push_screen(SampleScreen(sample, self.watch.run.name, self.watch.method_title))
 
     def _draw_charts(self, every: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 PROMPT_CHARS, ANSWER_CHARS, MIN_ANSWER_CHARS = 26, 54, 20
@@ -26,6 +27,8 @@ def _has_advantage(samples: list[dict[str, Any]]) -> bool:
 
 class SamplesPanel(DataTable):
     """A table of samples, newest at the bottom; scroll up for history, Enter to read one whole."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "read sample")]  # DataTable's own, named in the footer
 
     def __init__(self, **kwargs):
         super().__init__(zebra_stripes=True, cursor_type="row", **kwargs)

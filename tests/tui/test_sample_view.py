@@ -10,6 +10,8 @@ import fcntl
 import json
 from pathlib import Path
 
+from textual.widgets._footer import FooterKey
+
 from engine.fsutil import atomic_write_json
 from engine.runs import RunDir
 from rft_tui.app import RftApp
@@ -49,7 +51,7 @@ def test_enter_opens_the_whole_sample_with_every_score_and_esc_goes_back(tmp_pat
             await pilot.pause(0.5)
             table = app.screen.query_one(SamplesPanel)
             assert str(table.get_row_at(table.cursor_row)[2]).endswith("…")  # the table shows its start only
-            table.focus()
+            assert app.focused is table and "read sample" in [k.description for k in app.screen.query(FooterKey)]
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, SampleScreen)
