@@ -37,7 +37,7 @@ class DashboardScreen(Screen):
     """Progress, four charts, the samples, and the keys to stop or checkpoint."""
 
     LIVE_ONLY = {"stop", "checkpoint"}  # actions a finished run (or none) has no use for
-    AUTO_FOCUS = "SamplesPanel"  # arrows move through the samples, Enter opens one
+    AUTO_FOCUS = ""  # the samples table takes the focus once it has rows (``_show_samples``)
 
     BINDINGS = [
         Binding("s", "stop", "stop & save"),
@@ -137,6 +137,10 @@ class DashboardScreen(Screen):
         if empty:
             absent.update(self.watch.samples_absent())
         table.display, absent.display = not empty, empty
+        if empty and self.focused is table:
+            self.set_focus(None)  # a hidden table would keep Enter and its footer hint
+        elif not empty and self.focused is None:
+            table.focus()  # arrows move through the samples, Enter opens one
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a sample: the whole of it, on a screen of its own."""

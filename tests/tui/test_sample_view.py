@@ -120,6 +120,7 @@ def test_an_empty_samples_panel_says_why(tmp_path):
             absent = app.screen.query_one("#samples-absent")
             assert absent.display and not app.screen.query_one(SamplesPanel).display
             assert "this run logged no samples" in str(absent.render())
+            assert "read sample" not in [k.description for k in app.screen.query(FooterKey)]
             app.screen.attach(RunDir(live))
             await pilot.pause(0.3)
             assert "no samples yet: the first come after step 1, then every 10 steps" in str(absent.render())
@@ -129,6 +130,7 @@ def test_an_empty_samples_panel_says_why(tmp_path):
             _append(live, {"type": "sample", "step": 3, "prompt": "q", "completion": "a", "rewards": {}})
             await pilot.pause(0.6)
             assert not absent.display and app.screen.query_one(SamplesPanel).row_count == 1
+            assert app.focused is app.screen.query_one(SamplesPanel)  # Enter now opens it
 
     try:
         asyncio.run(scenario())
