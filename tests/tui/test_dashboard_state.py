@@ -1,8 +1,9 @@
 """The dashboard tells one story about a run: progress, ETA and charts at the same step, a word in
 every panel the method leaves empty, and keys that fit the run's state.
 
-Live runs here are fixed run directories whose worker lock the test holds, as a live worker holds
-it, so the app reads them as training without a model (tests/fixtures/fake_runs.py)."""
+Most live runs here are fixed run directories whose worker lock the test holds, as a live worker
+holds it, so the app reads them as training without a model (tests/fixtures/fake_runs.py); one is a
+real run of the tiny model."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from pathlib import Path
 from textual.widgets._footer import FooterKey
 
 from engine.fsutil import atomic_write_json
+from engine.launch import start_run
 from engine.runs import RunDir
 from rft_tui.app import RftApp
 from rft_tui.screens.dashboard import DashboardScreen
 from rft_tui.widgets.metric_chart import MetricChart
+from tests.conftest import tiny_config
 from tests.fixtures.fake_runs import grpo_run, oom_adjusted_run
 
 SIZE = (120, 36)
@@ -149,3 +152,28 @@ def test_a_finished_runs_footer_has_no_stop_or_checkpoint_and_s_does_nothing(tmp
         asyncio.run(scenario())
     finally:
         lock.close()
+
+
+def test_a_real_runs_progress_never_runs_ahead_of_its_charts(tiny_model_dir, tmp_path):
+    # Sampling runs between a step's end (status.json) and its metrics (events.jsonl): the moment the
+    # header used to show a step the charts did not have yet.
+    run, _ = start_run(tiny_config(tiny_model_dir, tmp_path / "runs", training={"max_steps": 6, "sample_every": 2}))
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs", open_run=run)
+        async with app.run_test(size=SIZE) as pilot:
+            ticks = 0
+            while True:
+                await pilot.pause(0.1)
+                watch = app.screen.watch
+                loss = watch.series.get("loss")
+                if watch.status.is_final:
+                    break
+                charted = loss.steps[-1] if loss and loss.steps else 0
+                assert f" {charted}/" in _header(app), (charted, watch.status.step, _header(app))
+                ticks += 1
+            await pilot.pause(0.5)
+            assert watch.status.state == "done" and " 6/6 steps" in _header(app) and ticks > 0
+            assert "stop & save" not in _footer_keys(app)
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=900))
