@@ -28,8 +28,9 @@ NOT_LOGGED = "not logged by this method"
 
 
 def nice_ticks(lo: float, hi: float, most: int, whole: bool = False) -> list[float]:
-    """At most ``most`` (at least 2, or 3 across zero) round, evenly spaced ticks, the first at or below ``lo`` and the
-    last at or above ``hi``; one step apart, the step 1, 2, 2.5 or 5 × 10^k (``whole``: a whole number).
+    """At most ``most`` (at least 2, or 3 across zero) round, evenly spaced ticks, the first at or
+    below ``lo`` and the last at or above ``hi``; one step apart, the step 1, 2, 2.5 or 5 × 10^k
+    (``whole``: a whole number).
 
     A chart's axis is set to run from the first tick to the last, so every tick has its label.
     """
@@ -58,7 +59,10 @@ def tick_labels(ticks: list[float]) -> list[str]:
     """The ticks with one number of decimals, the fewest that write each of them exactly (so
     0.25 0.50 0.75, not 0.25 0.5 0.75); in powers of ten when that would take more than four."""
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    exact = lambda labels: all(abs(float(label) - t) <= step * 1e-6 for label, t in zip(labels, ticks))  # noqa: E731
+
+    def exact(labels: list[str]) -> bool:
+        return all(abs(float(label) - t) <= step * 1e-6 for label, t in zip(labels, ticks))
+
     largest = max(abs(t) for t in ticks)
     if largest < 1e5:
         for decimals in range(5):
