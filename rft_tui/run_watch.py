@@ -13,6 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.config import ConfigError, RunConfig
+from engine.methods import METHODS
 from engine.runs import RunDir, RunStatus
 
 MAX_SAMPLES = 500
@@ -60,14 +62,40 @@ class RunWatch:
         self.last_event_t: float | None = None
         self.status: RunStatus = run.status()
         self.events_seen = 0
+        self.config = _read_config(run)
+
+    @property
+    def method_title(self) -> str | None:
+        """The run's method as the app names it ('GRPO'), None when its config cannot be read."""
+        if self.config is None:
+            return None
+        spec = METHODS.get(self.config.method.name)
+        return spec.title if spec else self.config.method.name
+
+    def samples_absent(self) -> str:
+        """Why the samples table is empty, in words: sampling is off, or when the first will come."""
+        if self.config is not None:
+            spec = METHODS.get(self.config.method.name)
+            every = self.config.training.sample_every
+            if spec is not None and not spec.uses_rewards and not every:
+                return "no samples: sampling is off for this run (training.sample_every = 0)"
+            if not self.status.is_final:
+                if spec is not None and spec.uses_rewards:
+                    return "no samples yet: every scored rollout appears here from the first step on"
+                return f"no samples yet: the first come after step 1, then every {every} steps"
+        return "this run logged no samples" if self.status.is_final else "no samples yet"
 
     def poll(self) -> int:
-        """Read new events; returns how many arrived."""
+        """Read new events; returns how many arrived.
+
+        The status is read before the events: the worker writes an event before the state that
+        follows it, so a run read as finished has all its points here too.
+        """
+        self.status = self.run.status()
         events = self.tail.read_new()
         for event in events:
             self._apply(event)
         self.events_seen += len(events)
-        self.status = self.run.status()
         if self.total is None:
             self.total = self.status.total
         return len(events)
@@ -109,6 +137,16 @@ class RunWatch:
             if event.get("level") == "warning":
                 self.warnings.append(event["message"])
 
+    @property
+    def progress_step(self) -> int:
+        """The step the progress bar, the ETA and the charts agree on: the last one whose metrics
+        arrived. ``status.json`` counts a step as it ends, a moment before its metrics are
+        written, so it runs ahead of the charts; it is believed only once the run is over (every
+        point is in by then, and steps between two logged ones did run)."""
+        if self.status.is_final:
+            return max(self.step, self.status.step or 0)
+        return self.step
+
     def latest(self, name: str) -> float | None:
         series = self.series.get(name)
         return series.values[-1] if series and series.values else None
@@ -131,6 +169,13 @@ class RunWatch:
         if not self.stage:
             return ""
         return f"stage {self.stage['index']}/{self.stage['total']}: {self.stage['name'].upper()}"
+
+
+def _read_config(run: RunDir) -> RunConfig | None:
+    try:
+        return run.load_config()
+    except (OSError, ConfigError):
+        return None  # the run's files say what they can; a missing config costs only the method's name
 
 
 def clock(seconds: float | None) -> str:

@@ -7,6 +7,9 @@ at most four times a second. While a run streams, each tick redraws at most one
 chart, in turn, so each chart at most once a second: a chart's figure takes
 5–30 ms to build on a small CPU, and four at once held the event loop long
 enough to make keys feel late.
+
+The keys follow the run: stop and checkpoint are offered only while its worker
+can still act on them. Enter on a sample opens it whole (``SampleScreen``).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
+from textual.widgets import DataTable, Static
 
 from engine.runs import RunDir
 from rft_tui.run_watch import RunWatch
+from rft_tui.screens.sample import SampleScreen
 from rft_tui.widgets.error_panel import ErrorPanel
 from rft_tui.widgets.key_footer import KeyFooter
 from rft_tui.widgets.metric_chart import MetricChart
@@ -31,10 +36,14 @@ REDRAW_S = 0.25
 class DashboardScreen(Screen):
     """Progress, four charts, the samples, and the keys to stop or checkpoint."""
 
+    LIVE_ONLY = {"stop", "checkpoint"}  # actions a finished run (or none) has no use for
+    AUTO_FOCUS = ""  # the samples table takes the focus once it has rows (``_show_samples``)
+
     BINDINGS = [
         Binding("s", "stop", "stop & save"),
         Binding("c", "checkpoint", "checkpoint now"),
         Binding("m", "toggle_samples", "samples full screen"),
+        Binding("enter", "open_sample", "read sample"),
         Binding("r", "app.switch_mode('runs')", "runs"),
         Binding("escape", "app.switch_mode('setup')", "setup"),
     ]
@@ -45,6 +54,7 @@ class DashboardScreen(Screen):
         self._adjustments_told = 0  # adjusted events already announced with a notification
         self._chart_turn = 0  # the chart the next streaming tick may redraw
         self._charts: list[MetricChart] = []
+        self._keys_for: tuple | None = None  # (live, has samples): what the keys on show were chosen for
 
     def compose(self) -> ComposeResult:
         yield RunHeader("no run open: start one from Setup (esc) or open one from Runs (r)", id="run-header")
@@ -57,11 +67,13 @@ class DashboardScreen(Screen):
         yield ErrorPanel(id="error-panel")
         with Vertical(id="samples-box"):
             yield SamplesPanel(id="samples")
+            yield Static("", id="samples-absent")
         yield RunNotices(id="notice")
         yield KeyFooter()
 
     def on_mount(self) -> None:
         self._charts = list(self.query(MetricChart))  # looked up once, not on every tick
+        self.query_one("#samples-absent", Static).border_title = "Samples"
         self.set_interval(REDRAW_S, self.refresh_from_run)
         run = getattr(self.app, "current_run", None)
         if run is not None and self.watch is None:
@@ -76,20 +88,33 @@ class DashboardScreen(Screen):
         self._adjustments_told = 0
         if not self.is_mounted:
             return  # on_mount draws it
-        self.query_one(SamplesPanel).clear(columns=True)
-        self.query_one(SamplesPanel).reward_names = None
+        self.query_one(SamplesPanel).forget()
         self.refresh_from_run(force=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Stop and checkpoint only for a live run: hidden from the footer, and their keys idle, otherwise."""
+        if action in self.LIVE_ONLY:
+            return self._run_is_live()
+        if action == "open_sample":
+            return self.watch is not None and bool(self.watch.samples)
+        return True
+
+    def _run_is_live(self) -> bool:
+        return self.watch is not None and not self.watch.status.is_final
 
     def refresh_from_run(self, force: bool = False) -> None:
         if self.watch is None:
             return
         arrived = self.watch.poll()
+        keys = (self._run_is_live(), bool(self.watch.samples))
+        if keys != self._keys_for:
+            self._keys_for = keys
+            self.refresh_bindings()  # the footer drops stop and checkpoint once the run is over
         self.query_one(RunHeader).show(self.watch, width=max(10, self.size.width // 4))
         self._draw_charts(every=force or self.watch.status.is_final)
         if not arrived and not force:
             return
-        self.query_one(SamplesPanel).show(list(self.watch.samples), self.watch.samples_seen,
-                                          self.watch.samples_reset)
+        self._show_samples()
         self.query_one(RunNotices).show(self.watch)
         for event in self.watch.adjustments[self._adjustments_told:]:
             # A change the worker made on its own deserves a word while the run is live, not only a line.
@@ -103,6 +128,34 @@ class DashboardScreen(Screen):
             self.query_one(ErrorPanel).show(self.watch.status.message, None)
         else:
             self.query_one(ErrorPanel).show(None)
+
+    def _show_samples(self) -> None:
+        """The samples table, or while it has none a line that says why."""
+        table, absent = self.query_one(SamplesPanel), self.query_one("#samples-absent", Static)
+        table.show(list(self.watch.samples), self.watch.samples_seen, self.watch.samples_reset)
+        empty = not self.watch.samples
+        if empty:
+            absent.update(self.watch.samples_absent())
+        table.display, absent.display = not empty, empty
+        if empty and self.focused is table:
+            self.set_focus(None)  # a hidden table would keep Enter and its footer hint
+        elif not empty and self.focused is None:
+            table.focus()  # arrows move through the samples, Enter opens one
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a sample: the whole of it, on a screen of its own."""
+        if isinstance(event.data_table, SamplesPanel):
+            self._open(event.data_table.sample_at(event.row_key))
+
+    def action_open_sample(self) -> None:
+        """Enter with the focus elsewhere: the sample under the table's cursor."""
+        table = self.query_one(SamplesPanel)
+        if table.row_count:
+            self._open(table.sample_at(table.coordinate_to_cell_key(table.cursor_coordinate).row_key))
+
+    def _open(self, sample: dict | None) -> None:
+        if sample is not None and self.watch is not None:
+            self.app.push_screen(SampleScreen(sample, self.watch.run.name, self.watch.method_title))
 
     def _draw_charts(self, every: bool) -> None:
         """Hand the charts their series: all of them (on open, at the end), or the next one in turn.
@@ -130,8 +183,11 @@ class DashboardScreen(Screen):
     def action_toggle_samples(self) -> None:
         if self.maximized is not None:
             self.minimize()
+        elif self.watch is None or not self.watch.samples:
+            self.notify(self.watch.samples_absent() if self.watch else "no run is open", severity="information")
         else:
             self.maximize(self.query_one(SamplesPanel), container=False)
+            self.query_one(SamplesPanel).focus()  # Enter then opens the highlighted sample
 
     def action_stop(self) -> None:
         self._command("stop", "stopping after this step; the adapter will be saved")

@@ -5,9 +5,15 @@ on a timer, and the chart rebuilds its figure only when what it shows has
 changed. A long series is thinned to the chart's width first (the lowest and
 the highest value in each braille column, so a spike stays in view): plotext's
 cost grows with the points it is given, not with what a terminal can show.
+
+The axes carry ticks of their own (``nice_ticks``): plotext's own are placed
+at even fractions of the data's range, so their labels are odd numbers and a
+short chart drops some of them; a step is a whole number, so its axis is too.
 """
 
 from __future__ import annotations
+
+import math
 
 from textual_plotext import PlotextPlot
 
@@ -15,6 +21,60 @@ from rft_tui.run_watch import Series
 
 # Columns assumed before the chart has been laid out (the first draw of a replay).
 DEFAULT_COLUMNS = 200
+DEFAULT_ROWS = 6
+# Steps a person reads at a glance: 1, 2, 2.5 or 5 times a power of ten.
+NICE_FACTORS = (1.0, 2.0, 2.5, 5.0)
+NOT_LOGGED = "not logged by this method"
+
+
+def nice_ticks(lo: float, hi: float, most: int, whole: bool = False) -> list[float]:
+    """At most ``most`` (at least 2, or 3 across zero) round, evenly spaced ticks, the first at or
+    below ``lo`` and the last at or above ``hi``; one step apart, the step 1, 2, 2.5 or 5 × 10^k
+    (``whole``: a whole number).
+
+    A chart's axis is set to run from the first tick to the last, so every tick has its label.
+    """
+    most = max(2, most)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    lo, hi = min(lo, hi), max(lo, hi)
+    if hi == lo:  # a constant series: a band around it
+        pad = 1.0 if whole or lo == 0 else abs(lo) * 0.1
+        lo, hi = lo - pad, hi + pad
+    if lo < 0 < hi:
+        most = max(most, 3)  # zero is a tick: one at or below lo, one at or above hi, and zero
+    power = 10.0 ** math.floor(math.log10((hi - lo) / (most - 1)))
+    while True:
+        for factor in NICE_FACTORS:
+            step = factor * power
+            if whole and (step < 1 or step != int(step)):
+                continue
+            first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+            if 0 < last - first < most:
+                return [round(i * step, 12) for i in range(first, last + 1)]
+        power *= 10
+
+
+def tick_labels(ticks: list[float]) -> list[str]:
+    """The ticks with one number of decimals, the fewest that write each of them exactly (so
+    0.25 0.50 0.75, not 0.25 0.5 0.75); in powers of ten when that would take more than four."""
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+
+    def exact(labels: list[str]) -> bool:
+        return all(abs(float(label) - t) <= step * 1e-6 for label, t in zip(labels, ticks))
+
+    largest = max(abs(t) for t in ticks)
+    if largest < 1e5:
+        for decimals in range(5):
+            labels = [f"{t + 0.0:.{decimals}f}" for t in ticks]  # + 0.0: no "-0.00"
+            if exact(labels):
+                return labels
+    for digits in range(6):
+        labels = [f"{t:.{digits}e}" for t in ticks]
+        if exact(labels):
+            return ["0" if t == 0 else label.replace("e-0", "e-").replace("e+0", "e") for label, t in
+                    zip(labels, ticks)]
+    return [f"{t:g}" for t in ticks]
 
 
 def thin(steps: list[int], values: list[float], columns: int) -> tuple[list[int], list[float]]:
@@ -72,7 +132,7 @@ class MetricChart(PlotextPlot):
         """
         present = self._names(series)
         columns = 2 * self.size.width or DEFAULT_COLUMNS  # braille: two dots across a cell
-        drawn = (finished, bool(series), columns, tuple(
+        drawn = (finished, bool(series), columns, self.size.height, tuple(
             (name, len(series[name].values), series[name].steps[-1], series[name].values[-1]) for name in
             present + ([self.band] if self.band in series and series[self.band].values else [])))
         if drawn == self._drawn:
@@ -85,11 +145,15 @@ class MetricChart(PlotextPlot):
         self.plotted = 0
         if not present:
             if series:
-                self.plt.title(f"{self.title}: not logged by this method")
+                self.plt.title(NOT_LOGGED)
             else:
                 self.plt.title("no steps were logged" if finished else "waiting for the first step…")
             self.refresh()
             return True
+        # What a method logs only in part gets its word too: a reward without one per function (RM).
+        note = f"each function: {NOT_LOGGED}" if self.prefix and not any(
+            name.startswith(self.prefix) for name in present) else ""
+        spans: dict[str, list[float]] = {}  # each y axis's lowest and highest value drawn
         main = series[present[0]]
         if self.band and present[0] != self.right and self.band in series and \
                 len(series[self.band].values) == len(main.values):
@@ -98,12 +162,30 @@ class MetricChart(PlotextPlot):
                 steps, edge = thin(main.steps, [v + sign * s for v, s in zip(main.values, spread)], columns)
                 self.plt.plot(steps, edge, color="gray", marker="braille")
                 self.plotted += len(edge)
+                spans.setdefault("left", []).extend((min(edge), max(edge)))
         for name in present:
             s = series[name]
             side = "right" if name == self.right else "left"
             steps, values = thin(s.steps, s.values, columns)
             self.plt.plot(steps, values, label=f"{name} {s.values[-1]:.4g}", marker="braille", yside=side)
             self.plotted += len(values)
-        self.plt.title("")
+            spans.setdefault(side, []).extend((min(values), max(values)))
+        self._axes(spans, [series[name].steps for name in present], note)
+        self.plt.title(note)
         self.refresh()
         return True
+
+    def _axes(self, spans: dict[str, list[float]], steps: list[list[int]], note: str) -> None:
+        """Round ticks on each y axis (as many as the chart's rows hold apart) and whole steps on x."""
+        rows = self.size.height - 3 - bool(note) if self.size.height else DEFAULT_ROWS  # frame and x labels
+        for side, span in spans.items():
+            ticks = nice_ticks(min(span), max(span), rows // 2 + 1)
+            self.plt.ylim(ticks[0], ticks[-1], yside=side)
+            self.plt.yticks(ticks, tick_labels(ticks), yside=side)
+        first, last = min(s[0] for s in steps), max(s[-1] for s in steps)
+        width = self.size.width or DEFAULT_COLUMNS // 2
+        ticks = nice_ticks(first, last, max(2, min(8, width // (len(str(last)) + 5))), whole=True)
+        if last > first:  # the axis ends at the steps logged, labelled at the round steps between
+            ticks = [t for t in ticks if first <= t <= last] or [first, last]
+        self.plt.xlim(ticks[0] if last == first else first, ticks[-1] if last == first else last)
+        self.plt.xticks(ticks, [str(int(t)) for t in ticks])

@@ -27,8 +27,7 @@ class RunHeader(Static):
         if status.message and status.state in {"queued", "loading", "saving"}:
             title.append(f"  {status.message}", style="dim")
         total = watch.total or 0
-        # status.json counts steps as they end; metrics events follow a moment later.
-        step = max(watch.step, status.step or 0) if status.state == "training" else watch.step
+        step = watch.progress_step  # the charts' last step, not status.json's (a step ahead of them)
         done = min(step, total) if total else 0
         filled = int(width * done / total) if total else 0
         bar = Text("█" * filled, style="green") + Text("░" * (width - filled), style="dim")

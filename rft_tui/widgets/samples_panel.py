@@ -1,9 +1,15 @@
-"""Sampled answers as they arrive: prompt, answer, each reward function's score, advantage."""
+"""Sampled answers as they arrive: prompt, answer, each reward function's score, advantage.
+
+A row shows the start of a sample; Enter on it opens the whole of it (``SampleScreen``).
+The columns are those the run's samples fill: no reward columns when nothing scored them,
+no advantage column for a method that has none (all but GRPO and PPO).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 PROMPT_CHARS, ANSWER_CHARS, MIN_ANSWER_CHARS = 26, 54, 20
@@ -15,25 +21,34 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _has_advantage(samples: list[dict[str, Any]]) -> bool:
+    return any(isinstance(s.get("advantage"), (int, float)) for s in samples)
+
+
 class SamplesPanel(DataTable):
-    """A table of samples, newest at the bottom; scroll up for history."""
+    """A table of samples, newest at the bottom; scroll up for history, Enter to read one whole."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "read sample")]  # DataTable's own, named in the footer
 
     def __init__(self, **kwargs):
         super().__init__(zebra_stripes=True, cursor_type="row", **kwargs)
         self.reward_names: list[str] = []
+        self.advantage = False  # whether the table has an advantage column
         self.shown = 0  # how many of all the samples that arrived are in the table
         self.samples: list[dict[str, Any]] = []
         self.seen, self.reset = 0, 0
         self.laid_out_for = 0  # the width the rows' answers were cut for
+        self._by_row: dict[str, dict[str, Any]] = {}  # row key → the sample it shows
 
     def on_mount(self) -> None:
         self.border_title = "Samples"
-        self._columns([])
+        self._columns([], False)
 
-    def _columns(self, reward_names: list[str]) -> None:
+    def _columns(self, reward_names: list[str], advantage: bool) -> None:
         self.clear(columns=True)
-        self.reward_names = reward_names
-        self.add_columns("step", "prompt", "answer", *reward_names, "adv")
+        self._by_row = {}
+        self.reward_names, self.advantage = reward_names, advantage
+        self.add_columns("step", "prompt", "answer", *reward_names, *(["adv"] if advantage else []))
         self.shown = 0
 
     def on_resize(self) -> None:
@@ -45,37 +60,52 @@ class SamplesPanel(DataTable):
         reward and advantage columns are never cut off however many reward functions there are."""
         if not self.size.width:
             return ANSWER_CHARS
-        others = ["step", "x" * PROMPT_CHARS, *self.reward_names, "+0.00"]
+        others = ["step", "x" * PROMPT_CHARS, *self.reward_names, *(["+0.00"] if self.advantage else [])]
         used = sum(max(len(name), 5) for name in others) + 2 * (len(others) + 1) + 2  # cell padding, scrollbar
-        return max(MIN_ANSWER_CHARS, min(ANSWER_CHARS, self.size.width - used))
+        return max(MIN_ANSWER_CHARS, self.size.width - used)
+
+    def forget(self) -> None:
+        """Drop every row and column (another run is shown next)."""
+        self.samples, self.seen, self.reset = [], 0, 0
+        self._columns([], False)
+        self.reward_names = None  # the next ``show`` lays the table out anew
+
+    def sample_at(self, row_key: Any) -> dict[str, Any] | None:
+        """The sample a row shows (by its key, as ``RowSelected`` gives it)."""
+        return self._by_row.get(getattr(row_key, "value", row_key))
 
     def show(self, samples: list[dict[str, Any]], seen: int | None = None, reset: int = 0) -> None:
         """Add the samples that arrived since the last call.
 
         ``samples`` are the latest ones kept (a bounded window), ``seen`` how many arrived in all
         (default: ``len(samples)``) and ``reset`` how many times earlier ones were dropped (a resume);
-        the table is rebuilt from ``samples`` when the reward columns, the width or ``reset`` change.
+        the table is rebuilt from ``samples`` when its columns, the width or ``reset`` change.
         """
         seen = len(samples) if seen is None else seen
         self.samples, self.seen = samples, seen
-        names = sorted({name for s in samples for name in s.get("rewards", {})})
-        if names != self.reward_names or self.laid_out_for != self.size.width or reset != self.reset \
-                or self.row_count + seen - self.shown > MAX_ROWS:
-            self._columns(names)
+        names = sorted({name for s in samples for name in s.get("rewards") or {}})
+        advantage = _has_advantage(samples)
+        if names != self.reward_names or advantage != self.advantage or self.laid_out_for != self.size.width \
+                or reset != self.reset or self.row_count + seen - self.shown > MAX_ROWS:
+            self._columns(names, advantage)
             self.laid_out_for, self.reset = self.size.width, reset
             self.shown = seen - len(samples)
         at_bottom = self.cursor_row >= self.row_count - 1
         answer_chars = self._answer_chars()
         new = min(seen - self.shown, len(samples))
-        for sample in samples[len(samples) - new:] if new > 0 else []:
-            rewards = sample.get("rewards", {})
-            advantage = sample.get("advantage")
+        for number, sample in enumerate(samples[len(samples) - new:] if new > 0 else [], start=seen - new):
+            rewards = sample.get("rewards") or {}
+            advantage_value = sample.get("advantage")
+            key = str(number)
+            self._by_row[key] = sample
             self.add_row(
                 str(sample.get("step", "")),
                 _short(sample.get("prompt", ""), PROMPT_CHARS),
                 _short(sample.get("completion", ""), answer_chars),
                 *[f"{rewards[n]:.2f}" if isinstance(rewards.get(n), (int, float)) else "-" for n in names],
-                f"{advantage:+.2f}" if isinstance(advantage, (int, float)) else "",
+                *([f"{advantage_value:+.2f}" if isinstance(advantage_value, (int, float)) else ""]
+                  if self.advantage else []),
+                key=key,
             )
         self.shown = seen
         if at_bottom and self.row_count:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import math
+import re
 
 from engine.fsutil import atomic_write_json
 from engine.runs import RunDir
 from rft_tui.app import RftApp
 from rft_tui.run_watch import Series
-from rft_tui.widgets.metric_chart import MetricChart, thin
+from rft_tui.widgets.metric_chart import MetricChart, nice_ticks, thin, tick_labels
 from tests.fixtures.fake_runs import grpo_run
 
 
@@ -81,5 +83,68 @@ def test_a_chart_of_a_long_run_plots_at_most_two_points_a_column(tmp_path):
             assert chart.points == 20_000
             assert 0 < chart.plotted <= 4 * chart.size.width
             assert not chart.show({"loss": long}, finished=True)  # the same series: no rebuild
+
+    asyncio.run(scenario())
+
+
+def _even(values: list[float]) -> bool:
+    gaps = [b - a for a, b in zip(values, values[1:])]
+    return all(abs(gap - gaps[0]) <= 1e-9 * max(1.0, abs(gaps[0])) for gap in gaps)
+
+
+def test_ticks_are_round_even_and_cover_the_data_with_one_number_of_decimals():
+    ranges = [(1.630, 1.833), (0.33, 2.0), (-0.049, 0.05), (0.0, 2e-4), (1e-3, 1e-3), (0.0, 0.0), (-3.0, -2.9),
+              (0.4, 0.6), (12_000.0, 480_000.0), (1e-7, 3e-7)]
+    for lo, hi in ranges:
+        for most in (2, 3, 4, 6):
+            ticks = nice_ticks(lo, hi, most)
+            fewest = 3 if lo < 0 < hi or lo == hi == 0 else 2  # across zero: below, zero, above
+            assert 2 <= len(ticks) <= max(most, fewest) and ticks[0] <= lo and ticks[-1] >= hi, (lo, hi, most, ticks)
+            assert _even(ticks), ticks
+            step = ticks[1] - ticks[0]
+            mantissa = step / 10 ** math.floor(math.log10(step) + 1e-9)
+            assert any(abs(mantissa - f) < 1e-6 for f in (1, 2, 2.5, 5)), (step, ticks)
+            labels = tick_labels(ticks)
+            assert _even([float(label) for label in labels]), labels  # each label says its tick exactly
+            decimals = {len(label.split(".")[1]) if "." in label and "e" not in label else 0 for label in labels}
+            assert len(decimals) == 1 and len(max(labels, key=len)) <= 7, labels
+    assert tick_labels(nice_ticks(0.0, 1.0, 5)) == ["0.00", "0.25", "0.50", "0.75", "1.00"]
+
+
+def test_step_ticks_are_whole_numbers():
+    for lo, hi in [(1, 6), (1, 24), (1, 1), (3, 7), (1, 20_000), (10, 11)]:
+        for most in (2, 4, 8):
+            ticks = nice_ticks(lo, hi, most, whole=True)
+            assert ticks == [float(int(t)) for t in ticks] and _even(ticks) and len(ticks) <= most, ticks
+            assert ticks[0] <= lo and ticks[-1] >= hi
+
+
+def _axis_labels(chart: MetricChart) -> tuple[list[str], list[str]]:
+    """The y labels left of the axis and the x labels under it, as the chart renders them."""
+    lines = str(chart.render()).splitlines()
+    y = [m.group(1) for line in lines if (m := re.match(r"\s*(\S+)┤", line))]
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    return y, lines[bottom + 1].split()
+
+
+def test_a_rendered_chart_labels_every_y_tick_evenly_and_steps_as_whole_numbers(tmp_path):
+    # The values and steps that showed '1.833 1.782 1.731 1.630' and '4.8' before.
+    loss = Series([1, 2, 3, 4, 5, 6], [1.833, 1.80, 1.75, 1.70, 1.66, 1.630])
+    long = Series(list(range(1, 25)), [0.4 + 0.02 * s for s in range(1, 25)])
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=(120, 36)) as pilot:
+            chart = MetricChart("loss", ["loss"])
+            await app.screen.mount(chart)
+            chart.styles.height, chart.styles.width = 11, 58
+            await pilot.pause()
+            for series in (loss, long):
+                assert chart.show({"loss": series}, finished=True)
+                y, x = _axis_labels(chart)
+                assert len(y) >= 3 and _even([float(label) for label in y]), y
+                assert len({len(label) for label in y}) == 1, y  # one number of decimals
+                assert len(x) >= 2 and all(label.isdigit() for label in x), x
+                assert int(x[0]) >= series.steps[0] and int(x[-1]) <= series.steps[-1] and _even(list(map(int, x)))
 
     asyncio.run(scenario())
