@@ -101,8 +101,9 @@ class SetupScreen(Screen):
         options = []
         for name, (shipped, data) in self.presets.items():
             description = data.get("description", "")
+            # The whole description: the list wraps it over as many lines as it needs.
             label = Text.assemble((name.ljust(7), "bold"), ("" if shipped else ("(yours) ", "italic green")),
-                                  description[:60] + ("…" if len(description) > 60 else ""))
+                                  description)
             options.append(Option(label, id=name))
         return options
 
@@ -119,8 +120,11 @@ class SetupScreen(Screen):
             return RunConfig()
 
     def on_mount(self) -> None:
-        self.query_one("#preset-list", OptionList).highlighted = list(self.presets).index("sft") \
-            if "sft" in self.presets else 0
+        presets = self.query_one("#preset-list", OptionList)
+        presets.highlighted = list(self.presets).index("sft") if "sft" in self.presets else 0
+        # Highlighting scrolls the loaded preset into view; the list should open at its top, every
+        # preset from the first one on in view (after the highlight's own scroll).
+        self.call_after_refresh(presets.scroll_home, animate=False)
         self._sync_method_list()
         self.validate()
 

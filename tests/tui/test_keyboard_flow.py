@@ -126,3 +126,20 @@ def test_every_label_fits_whole_for_every_method(tmp_path):
 
     asyncio.run(scenario())
 
+
+def test_the_preset_list_opens_at_its_top_with_whole_descriptions(tmp_path):
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.pause()
+            presets = app.screen.query_one("#preset-list", OptionList)
+            assert presets.get_option_at_index(presets.highlighted).id == "sft"  # the loaded one
+            # The list is longer than its view, and opens with the first presets in view.
+            assert presets.max_scroll_y > 0 and presets.scroll_y == 0
+            for i in range(presets.option_count):
+                option = presets.get_option_at_index(i)
+                description = app.screen.presets[option.id][1].get("description", "")
+                assert description and str(option.prompt).endswith(description)
+
+    asyncio.run(scenario())
