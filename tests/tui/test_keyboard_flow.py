@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import asyncio
 
-from textual.widgets import Label, OptionList
+from textual.widgets import Label, OptionList, TextArea
 from textual.widgets._footer import FooterKey
 
 from engine.methods import METHODS
 from rft_tui.app import RftApp
+from rft_tui.screens.rewards import RewardsScreen
 from rft_tui.screens.runs import RunsScreen
 from rft_tui.widgets.config_form import HOW_TO_MOVE, ConfigForm, _dom_id
 from rft_tui.widgets.key_footer import KeyFooter
-from tests.tui.test_app import SIZE, highlight
+from tests.tui.test_app import SIZE, _until, highlight
 
 
 def footer_keys(screen) -> dict[str, str]:
@@ -99,6 +100,39 @@ def test_esc_leaves_a_field_so_that_the_letter_keys_work(tmp_path):
             await pilot.press("tab")
             await pilot.pause()
             assert app.focused.id == "reward-format-on"
+
+    asyncio.run(scenario())
+
+
+def test_the_reward_editor_footer_says_what_esc_does(tmp_path, monkeypatch):
+    monkeypatch.setenv("RFT_REWARDS_DIR", str(tmp_path / "rewards"))
+    (tmp_path / "rewards").mkdir()
+    (tmp_path / "rewards" / "mine.py").write_text("def brief(prompts, completions, **kw):\n    return [0.0]\n")
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            app.screen.query_one("#preset-list").focus()
+            await pilot.press("w")
+            await _until(pilot, lambda: isinstance(app.screen, RewardsScreen), what="the rewards screen")
+            app.screen.refresh_files(select="mine.py")
+            app.screen.query_one(TextArea).focus()
+            await pilot.pause()
+            assert footer_keys(app.screen).get("escape") == "leave editor"
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, RewardsScreen) and app.focused.id == "reward-files"
+            assert footer_keys(app.screen).get("escape") == "setup"
+            app.screen.query_one("#dry-run-text").focus()
+            await pilot.pause()
+            assert footer_keys(app.screen).get("escape") == "leave field"
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.focused.id == "reward-files"
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, RewardsScreen)
 
     asyncio.run(scenario())
 
