@@ -198,9 +198,18 @@ class ConfigForm(Vertical):
         event.stop()
         await self.show_section(event.section)
 
+    def _field_id(self, widget: Widget) -> str | None:
+        """The DOM id of the field ``widget`` is part of (a select's open list is part of the select)."""
+        for node in (widget, *widget.ancestors):
+            if node is self:
+                return None
+            if node.id in self._path_of:
+                return node.id
+        return None
+
     def on_descendant_focus(self, event) -> None:
         # The help line follows the focus: a field's help, or how to move about on the section bar.
-        self._show_help(event.widget.id)
+        self._show_help(self._field_id(event.widget))
 
     def on_descendant_blur(self, event) -> None:
         focused = self.screen.focused

@@ -84,6 +84,18 @@ def test_esc_leaves_a_field_so_that_the_letter_keys_work(tmp_path):
             keys = footer_keys(app.screen)
             assert keys.get("r") == "runs" and keys.get("w") == "rewards" and keys.get("q") == "quit"
             assert "escape" not in keys and keys.get("right") == "section"
+            # A select's open list is part of its field: the help stays, and the first esc only closes it.
+            select = await app.screen.query_one(ConfigForm).reveal("training.lr_scheduler")
+            select.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert select.expanded and str(app.screen.query_one("#field-help").render()).startswith("training.lr_")
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not select.expanded and app.focused is select
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.focused.id == "form-sections"
             await pilot.press("r")
             await pilot.pause()
             assert isinstance(app.screen, RunsScreen)
