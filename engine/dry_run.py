@@ -74,15 +74,17 @@ def _generate(config: RunConfig, rows: list[dict[str, Any]], per_prompt: int) ->
 
 def _summary(values: list[float | None], seconds: float, calls: int) -> dict[str, Any]:
     real = [v for v in values if v is not None]
+    # "Every answer the same score" takes two answers at least: one answer is not a constant function.
+    several = len(values) >= 2
     if not real:
-        return {"mean": None, "std": None, "min": None, "max": None, "histogram": [], "constant": True,
+        return {"mean": None, "std": None, "min": None, "max": None, "histogram": [], "constant": several,
                 "none": len(values), "ms_per_call": 1000 * seconds / max(calls, 1)}
     low, high = min(real), max(real)
     bins = [0] * 10
     for v in real:
         bins[min(9, int((v - low) / (high - low) * 10)) if high > low else 0] += 1
     return {"mean": statistics.fmean(real), "std": statistics.pstdev(real), "min": low, "max": high,
-            "histogram": bins, "constant": high - low < SPREAD_EPS, "none": len(values) - len(real),
+            "histogram": bins, "constant": several and high - low < SPREAD_EPS, "none": len(values) - len(real),
             "ms_per_call": 1000 * seconds / max(calls, 1)}
 
 

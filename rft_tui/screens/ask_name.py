@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from rft_tui.widgets.key_footer import KeyFooter
+
 
 class AskName(ModalScreen[str | None]):
     """Returns the typed name on enter, None on escape; ``check`` may refuse a name with a message."""
@@ -28,6 +30,7 @@ class AskName(ModalScreen[str | None]):
             yield Label(self.prompt)
             yield Input(self.value, id="ask-input")
             yield Static("", id="ask-error")
+        yield KeyFooter()  # this dialog's keys, not those of the screen behind it
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         name = event.value.strip()

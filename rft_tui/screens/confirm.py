@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
 
+from rft_tui.widgets.key_footer import KeyFooter
+
 
 class Confirm(ModalScreen[bool]):
     """y confirms, n or escape declines."""
@@ -27,6 +29,7 @@ class Confirm(ModalScreen[bool]):
         with Vertical():
             yield Label(self.question)
             yield Label("[b]y[/b] yes   [b]n[/b] no")
+        yield KeyFooter()  # this dialog's keys, not those of the screen behind it
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -19,6 +19,7 @@ from textual.widgets import Button, Label, Select, Static
 from engine.export import FORMATS, GGUF_QUANTS, export_dir, sources
 from engine.runs import RunDir
 from rft_tui.screens.confirm import Confirm
+from rft_tui.widgets.key_footer import KeyFooter
 
 FORMAT_HELP = {
     "adapter": "LoRA adapter (small; load with PEFT on the base model)",
@@ -28,7 +29,7 @@ FORMAT_HELP = {
 
 
 class ExportScreen(ModalScreen[None]):
-    """A small form over the runs list; escape closes it when no export is running."""
+    """A small form over the runs list, with its own footer of keys; escape closes it when no export is running."""
 
     BINDINGS = [Binding("escape", "close", "close")]
 
@@ -52,6 +53,8 @@ class ExportScreen(ModalScreen[None]):
             yield Static("", id="export-target")
             yield Button("Export", id="export-go", variant="primary", disabled=not available)
             yield Static("", id="export-log")
+        # Its own keys over the runs screen's, which do nothing while the dialog is open.
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._update_target()

@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Label
 
+from rft_tui.widgets.key_footer import KeyFooter
+
 
 class PickPath(ModalScreen[str | None]):
     """enter on a file picks it; p picks the highlighted folder; escape cancels."""
@@ -29,6 +31,7 @@ class PickPath(ModalScreen[str | None]):
         with Vertical():
             yield Label(f"{self.title_text}  (enter: pick a file · p: pick the highlighted folder · esc: cancel)")
             yield DirectoryTree(self.start)
+        yield KeyFooter()  # this dialog's keys, not those of the screen behind it
 
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
         self.dismiss(str(event.path))

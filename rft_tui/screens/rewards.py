@@ -31,6 +31,8 @@ from rft_tui.screens.ask_name import AskName
 from rft_tui.widgets.key_footer import KeyFooter
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "assets" / "rewards" / "template.py"
+PROMPT_CHARS = 28  # of each prompt in the dry run's table
+DRY_RUN_HINT = "ctrl+r: dry run, score answers with this file's functions"
 
 
 def _file_name(name: str) -> str:
@@ -47,7 +49,11 @@ class RewardsScreen(Screen):
         Binding("ctrl+s", "save", "save & check", priority=True),
         Binding("ctrl+n", "new", "new from template", priority=True),
         Binding("ctrl+r", "dry_run", "dry run", priority=True),
-        Binding("escape", "app.switch_mode('setup')", "setup"),
+        # esc first leaves the editor or the answer field (the editor would take it, and go to the next
+        # widget), then goes back to Setup: the footer shows the one that applies where the focus is.
+        Binding("escape", "leave_field('editor')", "leave editor", priority=True),
+        Binding("escape", "leave_field('answer')", "leave field", priority=True),
+        Binding("escape", "setup", "setup"),
     ]
 
     def __init__(self, **kwargs):
@@ -70,12 +76,27 @@ class RewardsScreen(Screen):
                 yield Select([("answers the model writes", "model"), ("the dataset's reference answers", "reference"),
                               ("the text typed here", "text")], value="model", allow_blank=False, id="dry-run-source")
                 yield Input(placeholder="an answer to score (source: text)", id="dry-run-text")
-            yield Static("ctrl+r: dry run, score answers with this file's functions", id="dry-run-summary")
+            yield Static(DRY_RUN_HINT, id="dry-run-summary")
             yield DataTable(id="dry-run-table", zebra_stripes=True)
         yield KeyFooter()
 
     def on_mount(self) -> None:
         self.refresh_files()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":
+            kind = TextArea if parameters == ("editor",) else Input
+            return isinstance(self.focused, kind)
+        if action == "setup":
+            return not isinstance(self.focused, (TextArea, Input))
+        return True
+
+    def action_leave_field(self, _field: str) -> None:
+        """From the editor or the answer field to the file list, where esc goes back to Setup."""
+        self.query_one("#reward-files", OptionList).focus()
+
+    def action_setup(self) -> None:
+        self.app.switch_mode("setup")
 
     def refresh_files(self, select: str | None = None) -> None:
         folder = rewards_dir()
@@ -97,6 +118,7 @@ class RewardsScreen(Screen):
         self.query_one("#editor-title", Static).update(Text(str(path), style="bold"))
         self.query_one("#editor", TextArea).load_text(path.read_text(encoding="utf-8"))
         self.query_one("#check-result", Static).update("ctrl+s saves and checks it")
+        self.clear_dry_run(DRY_RUN_HINT)  # results of another file's functions
 
     def action_new(self) -> None:
         def create(name: str | None) -> None:
@@ -148,6 +170,16 @@ class RewardsScreen(Screen):
             text.append("no functions found: define def f(prompts, completions, **kwargs)", style="yellow")
         self.working = [fn["name"] for fn in result.get("functions", []) if fn["ok"]]
         self.query_one("#check-result", Static).update(text)
+        # The last dry run scored the code as it was before this save: its results are gone either way.
+        self.clear_dry_run(DRY_RUN_HINT if self.working else
+                           Text("✗ the check failed (see above): fix the file and save it (ctrl+s) to dry-run again",
+                                style="bold red"))
+
+    def clear_dry_run(self, message: str | Text) -> None:
+        """Empty the dry run's table and put ``message`` where its summary was."""
+        self.query_one("#dry-run-table", DataTable).clear(columns=True)
+        self.query_one("#dry-run-summary", Static).update(message)
+        self.set_class(False, "-dry-run-shown")
 
     def _dry_run_config(self) -> RunConfig:
         base = getattr(self.app, "setup_config", None) or load_config("grpo")
@@ -163,7 +195,7 @@ class RewardsScreen(Screen):
         if source == "text" and not text:
             self.notify("type an answer to score first", severity="warning")
             return
-        self.query_one("#dry-run-summary", Static).update("starting the dry run…")
+        self.clear_dry_run("starting the dry run…")
         self._dry_run(self._dry_run_config(), source, [text] if text else [])
 
     @work(thread=True, exclusive=True, group="dry-run", exit_on_error=False)
@@ -172,17 +204,21 @@ class RewardsScreen(Screen):
             self.app.call_from_thread(self.query_one("#dry-run-summary", Static).update,
                                       f"generating answers: prompt {done}/{total}…")
 
-        result = run_dry_run(config, n=4, source=source, per_prompt=4, texts=texts, on_progress=progress)
+        try:
+            result = run_dry_run(config, n=4, source=source, per_prompt=4, texts=texts, on_progress=progress)
+        except (OSError, ValueError) as error:  # the process could not start, or its result was unreadable
+            result = {"error": f"the dry run could not run: {error}"}
         self.app.call_from_thread(self.show_dry_run, result)
 
     def show_dry_run(self, result: dict[str, Any]) -> None:
         summary = self.query_one("#dry-run-summary", Static)
         table = self.query_one("#dry-run-table", DataTable)
-        table.clear(columns=True)
         if "error" in result:
             report = user_report(result["error"], result.get("traceback"), result.get("log"))
-            summary.update(Text(f"✗ dry run failed: {report}", style="bold red"))
+            self.clear_dry_run(Text(f"✗ dry run failed: {report}", style="bold red"))
             return
+        table.clear(columns=True)
+        self.set_class(True, "-dry-run-shown")  # the results take the room they need
         names = list(result["summary"])
         text = Text()
         for name, s in result["summary"].items():
@@ -199,6 +235,8 @@ class RewardsScreen(Screen):
             text.append(f"zero-spread groups: {share:.0%}", style="bold red" if share > 0.5 else "bold")
         summary.update(text)
         table.add_columns("prompt", "answer", *names)
+        # The answer gets the width the prompt and the score columns leave (each column pads by 2).
+        answer_chars = max(40, self.size.width - (PROMPT_CHARS + 2) - sum(max(len(n), 4) + 2 for n in names) - 4)
         for row in result["rows"]:
-            table.add_row(row["prompt"][:28], " ".join(row["completion"].split())[:60],
+            table.add_row(row["prompt"][:PROMPT_CHARS], " ".join(row["completion"].split())[:answer_chars],
                           *[f"{row['scores'][n]:.2f}" if row["scores"][n] is not None else "-" for n in names])

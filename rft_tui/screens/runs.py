@@ -15,6 +15,8 @@ from rft_tui.screens.compare import CompareScreen
 from rft_tui.widgets.key_footer import KeyFooter
 
 REFRESH_S = 2.0
+MARK = "✓"
+MARK_LEGEND = f"{MARK} = marked with space; o overlays the marked runs' charts"
 
 
 class RunsScreen(Screen):
@@ -43,7 +45,8 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("✓", "run", "state", "method", "model", "step", "loss", "reward", "started")
+        # The first column is the mark that space sets (its header says so; the title line says what for).
+        table.add_columns("marked", "run", "state", "method", "model", "step", "loss", "reward", "started")
         self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs)
 
@@ -51,14 +54,15 @@ class RunsScreen(Screen):
         table = self.query_one(DataTable)
         runs_dir = self.app.runs_dir
         runs = list_runs(runs_dir)
-        self.query_one("#runs-title", Static).update(f"Runs in {runs_dir}: {len(runs)}")
+        marked = f" ({len(self.marked)} marked)" if self.marked else ""
+        self.query_one("#runs-title", Static).update(f"Runs in {runs_dir}: {len(runs)}   ·   {MARK_LEGEND}{marked}")
         keep = table.cursor_row
         table.clear()
         for run in runs:
             s = self.summarizer.summarize(run)
             started = datetime.fromtimestamp(s.started_at).strftime("%m-%d %H:%M") if s.started_at else "-"
             loss, reward = s.metrics.get("loss"), s.metrics.get("reward")
-            table.add_row("✓" if str(run.path) in self.marked else "", s.name, s.state, s.method, s.model, s.progress,
+            table.add_row(MARK if str(run.path) in self.marked else "", s.name, s.state, s.method, s.model, s.progress,
                           f"{loss:.4f}" if loss is not None else "-", f"{reward:.3f}" if reward is not None else "-",
                           started, key=str(run.path))
         if table.row_count:

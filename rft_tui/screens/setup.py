@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Input, OptionList, Static
+from textual.widgets import ContentSwitcher, Input, OptionList, Select, Static, Switch
 from textual.widgets.option_list import Option
 
 from engine.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, RunConfig, TrainingConfig
@@ -68,6 +68,8 @@ class SetupScreen(Screen):
         Binding("w", "app.switch_mode('rewards')", "rewards"),
         Binding("d", "app.switch_mode('dashboard')", "dashboard"),
         Binding("q", "app.quit", "quit"),
+        # In a field the letters above are typing: esc leaves it for the section bar, where they work.
+        Binding("escape", "leave_field", "leave field"),
     ]
 
     def __init__(self, **kwargs):
@@ -104,8 +106,9 @@ class SetupScreen(Screen):
         options = []
         for name, (shipped, data) in self.presets.items():
             description = data.get("description", "")
+            # The whole description: the list wraps it over as many lines as it needs.
             label = Text.assemble((name.ljust(7), "bold"), ("" if shipped else ("(yours) ", "italic green")),
-                                  description[:60] + ("…" if len(description) > 60 else ""))
+                                  description)
             options.append(Option(label, id=name))
         return options
 
@@ -122,10 +125,34 @@ class SetupScreen(Screen):
             return RunConfig()
 
     def on_mount(self) -> None:
-        self.query_one("#preset-list", OptionList).highlighted = list(self.presets).index("sft") \
-            if "sft" in self.presets else 0
+        presets = self.query_one("#preset-list", OptionList)
+        presets.highlighted = list(self.presets).index("sft") if "sft" in self.presets else 0
+        # Highlighting scrolls the loaded preset into view; the list should open at its top, every
+        # preset from the first one on in view (after the highlight's own scroll).
+        self.call_after_refresh(presets.scroll_home, animate=False)
         self._sync_method_list()
         self.validate()
+
+    def _field_focused(self) -> bool:
+        """Whether the focus is in one of the right pane's fields (an input, switch or select)."""
+        focused = self.focused
+        return isinstance(focused, (Input, Switch, Select)) and \
+            any(node.id == "setup-panes" for node in focused.ancestors)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Keys that act on what has focus show in the footer (and work) only where they do something.
+        if action == "leave_field":
+            return self._field_focused()
+        if action == "browse":
+            return isinstance(self.focused, Input) and self._field_focused()
+        if action == "delete_preset":
+            return self.focused is not None and self.focused.id == "preset-list"
+        return True
+
+    def action_leave_field(self) -> None:
+        """Move the focus from a field to the section bar above it (the form's, or the pane bar)."""
+        in_form = any(isinstance(node, ConfigForm) for node in self.focused.ancestors)
+        self.query_one("#form-sections" if in_form else "#setup-tabs", SectionBar).focus()
 
     def _sync_method_list(self) -> None:
         name = self.base.get("method", {}).get("name", "sft")

@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, TextArea
 
+from rft_tui.widgets.key_footer import KeyFooter
+
 
 class TrustRewardCode(ModalScreen[bool]):
     """The file's code, read-only; y copies it into the rewards folder and uses it, n declines."""
@@ -29,6 +31,7 @@ class TrustRewardCode(ModalScreen[bool]):
             yield Label(f"This setup runs reward code from outside your rewards folder: {self.path}")
             yield TextArea.code_editor(self.code, language="python", read_only=True, id="trusted-code")
             yield Label("Read it. [b]y[/b] copies it into your rewards folder and uses it; [b]n[/b] does not run it.")
+        yield KeyFooter()  # this dialog's keys, not those of the screen behind it
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

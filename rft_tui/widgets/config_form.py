@@ -2,8 +2,9 @@
 
 The form shows one section (model, dataset, training, lora, method) at a time,
 picked from a bar of section names; each field is its label and an input (a
-switch for booleans, a select for choices). The focused field's description,
-or its current error, shows in one help line above the fields; a field with a
+switch for booleans, a select for choices). The focused field's whole
+description, or its current error, shows in the help lines above the fields
+(how to move about shows there while no field has focus); a field with a
 problem turns red, and its section's name in the bar counts it, so a problem in a section
 you are not looking at is still in view. ``values()`` returns every field's
 value as ``section.key → value`` overrides, shown or not.
@@ -24,6 +25,9 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch
 
 from rft_tui.widgets.section_bar import SectionBar
+
+HOW_TO_MOVE = ("Tab and shift+Tab move between fields; esc leaves a field for the section bar, where ←/→ "
+               "picks a section and the letter keys below work. The focused field's help shows here.")
 
 
 def _choices(annotation: Any) -> list[str] | None:
@@ -93,12 +97,21 @@ class ConfigForm(Vertical):
         """Every field's path, in form order."""
         return list(self.fields)
 
+    @property
+    def label_width(self) -> int:
+        """Cells for the label column: the longest field name and a space, so no label wraps."""
+        return max((len(field.name) for field in self.fields.values()), default=0) + 2
+
     def compose(self) -> ComposeResult:
-        yield Static("Tab moves between fields; ←/→ on the section bar picks a section; "
-                     "the focused field's help shows here.", id="field-help")
+        yield Static(HOW_TO_MOVE, id="field-help")
         yield SectionBar(self.section_names, self.active, id="form-sections")
-        with VerticalScroll(id="form-fields"):
-            yield Grid(*self._widgets(self.active), classes="form-grid", id="form-grid")
+        fields = VerticalScroll(id="form-fields")
+        # Focusing a field scrolls it into view; the scroll itself would be a Tab stop that shows nothing.
+        fields.can_focus = False
+        with fields:
+            grid = Grid(*self._widgets(self.active), classes="form-grid", id="form-grid")
+            grid.styles.grid_columns = f"{self.label_width} 1fr"
+            yield grid
 
     def _widgets(self, section: str) -> list[Widget]:
         widgets: list[Widget] = []
@@ -182,18 +195,31 @@ class ConfigForm(Vertical):
             return Text.assemble((f"{path}: ", "bold red"), (self.problems[path], "red"))
         return Text.assemble((f"{path}: ", "bold"), self.fields[path].description)
 
-    def _show_help(self, dom_id: str) -> None:
-        path = self._path_of.get(dom_id)
-        if path is not None:
-            self.query_one("#field-help", Static).update(self.help_text(path))
+    def _show_help(self, dom_id: str | None) -> None:
+        path = self._path_of.get(dom_id or "")
+        self.query_one("#field-help", Static).update(HOW_TO_MOVE if path is None else self.help_text(path))
 
     async def on_section_bar_changed(self, event: SectionBar.Changed) -> None:
         event.stop()
         await self.show_section(event.section)
 
+    def _field_id(self, widget: Widget) -> str | None:
+        """The DOM id of the field ``widget`` is part of (a select's open list is part of the select)."""
+        for node in (widget, *widget.ancestors):
+            if node is self:
+                return None
+            if node.id in self._path_of:
+                return node.id
+        return None
+
     def on_descendant_focus(self, event) -> None:
-        if event.widget.id:
-            self._show_help(event.widget.id)
+        # The help line follows the focus: a field's help, or how to move about on the section bar.
+        self._show_help(self._field_id(event.widget))
+
+    def on_descendant_blur(self, event) -> None:
+        focused = self.screen.focused
+        if focused is None or self not in focused.ancestors:
+            self._show_help(None)  # the focus left the form: no field's help is current
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._edited(event)

@@ -12,12 +12,14 @@ from engine.rewards import BUILTIN_REWARDS
 from rft_tui.widgets.config_form import ConfigForm
 
 
-class RewardsPicker(VerticalScroll):
+class RewardsPicker(VerticalScroll, can_focus=False):
     """One row per built-in reward: on/off, weight, and what it scores.
 
     Its rows are mounted the first time it is shown (``build``): it sits on a
     tab that is hidden when Setup opens, and the first screen's start-up time
     is its widget count. Until then ``values()`` is the preset's rewards.
+    It takes no focus itself (its switches and weights do, and scroll it), so
+    Tab never stops on a place that shows nothing.
     """
 
     def __init__(self, rewards: list[dict[str, Any]], **kwargs):

@@ -24,8 +24,9 @@ class SectionBar(Widget, can_focus=True):
     SectionBar { height: 1; width: 1fr; padding: 0 1; }
     SectionBar:focus { background: $boost; }
     """
+    # One footer entry for the pair: "←→ section".
     BINDINGS = [Binding("left", "move(-1)", "previous section", show=False),
-                Binding("right", "move(1)", "next section", show=False)]
+                Binding("right", "move(1)", "section", key_display="←→")]
 
     active: reactive[str] = reactive("", layout=False)
     problems: reactive[dict[str, int]] = reactive(dict, always_update=True)

@@ -48,6 +48,8 @@ def test_write_save_check_and_dry_run_a_reward(tiny_model_dir, tmp_path, monkeyp
             table = app.screen.query_one("#dry-run-table", DataTable)
             await _until(pilot, lambda: table.row_count > 0, timeout=180, what="the dry run")
             assert table.row_count == 16  # 4 prompts × 4 answers
+            await pilot.pause()
+            assert table.size.height >= 17  # at 120×36 the header and all 16 answers are in view
             summary = str(app.screen.query_one("#dry-run-summary").render())
             assert "brief: mean" in summary and "zero-spread groups:" in summary
 
