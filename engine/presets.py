@@ -15,6 +15,9 @@ from pathlib import Path
 from engine.config import PRESETS_DIR, RunConfig, save_config
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Shipped presets in the order a newcomer meets them (the README's methods table): SFT first, so the
+# preset Setup opens on is also the first one in its list; presets not named here follow by name.
+SHIPPED_ORDER = ("sft", "rm", "dpo", "kto", "orpo", "grpo", "ppo", "rm_ppo")
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,10 @@ def user_presets_dir() -> Path:
 
 
 def list_presets() -> list[PresetInfo]:
-    """Shipped presets, then the user's, each sorted by name."""
-    shipped = [PresetInfo(p.stem, p, True) for p in sorted(PRESETS_DIR.glob("*.toml"))]
+    """Shipped presets in ``SHIPPED_ORDER``, then the user's, sorted by name."""
+    rank = {name: i for i, name in enumerate(SHIPPED_ORDER)}
+    files = sorted(PRESETS_DIR.glob("*.toml"), key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
+    shipped = [PresetInfo(p.stem, p, True) for p in files]
     mine = user_presets_dir()
     own = [PresetInfo(p.stem, p, False) for p in sorted(mine.glob("*.toml"))] if mine.is_dir() else []
     return shipped + own

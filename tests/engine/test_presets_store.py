@@ -43,3 +43,11 @@ def test_bad_names_are_refused(name, words):
 def test_shipped_presets_cannot_be_deleted():
     with pytest.raises(PermissionError, match="shipped"):
         delete_preset("sft")
+
+
+def test_shipped_presets_come_first_in_a_newcomers_order(presets_dir):
+    save_preset(config_from_dict({}), "aaa-mine")
+    names = [p.name for p in list_presets()]
+    assert names[0] == "sft"  # the preset Setup opens on heads the list
+    assert names.index("rm") < names.index("rm_ppo") and names.index("grpo") < names.index("ppo")
+    assert names[-1] == "aaa-mine"  # the user's own come after every shipped one

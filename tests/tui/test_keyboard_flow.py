@@ -183,6 +183,7 @@ def test_the_preset_list_opens_at_its_top_with_whole_descriptions(tmp_path):
             assert presets.get_option_at_index(presets.highlighted).id == "sft"  # the loaded one
             # The list is longer than its view, and opens with the first presets in view.
             assert presets.max_scroll_y > 0 and presets.scroll_y == 0
+            assert presets.highlighted == 0  # so the loaded preset is in view too
             for i in range(presets.option_count):
                 option = presets.get_option_at_index(i)
                 description = app.screen.presets[option.id][1].get("description", "")
