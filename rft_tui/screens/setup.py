@@ -43,6 +43,17 @@ FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training"
                  ("lora", LoraConfig))
 
 
+def _pop_path(data: dict[str, Any], path: str) -> bool:
+    """Remove the value at dotted ``path`` from nested dicts; False where there is none to remove."""
+    *parents, key = path.split(".")
+    for name in parents:
+        data = data.get(name) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or key not in data:
+        return False
+    del data[key]
+    return True
+
+
 def all_presets() -> dict[str, tuple[bool, dict[str, Any]]]:
     """Every preset by name: (shipped?, parsed TOML). An unreadable user preset is left out."""
     found = {}
@@ -77,6 +88,7 @@ class SetupScreen(Screen):
         self.presets = all_presets()
         self.base: dict[str, Any] = copy.deepcopy(self.presets["sft"][1] if "sft" in self.presets else {})
         self.config: RunConfig | None = None
+        self._invalid_paths: set[str] = set()  # base values the form could not show as valid (see _sections)
         self._checked: str | None = None  # what the dataset check last looked at
         self.report: Report | None = None  # the pre-flight check of ``config``
         self._train_when_checked: str | None = None  # the config t was pressed on while its data was read
@@ -113,16 +125,27 @@ class SetupScreen(Screen):
         return options
 
     def _sections(self) -> list[tuple[str, type, Any]]:
-        config = self._validated_base()
+        config, self._invalid_paths = self._validated_base()
         method = config.method
         return [(name, model, getattr(config, name)) for name, model in FORM_SECTIONS] + \
             [("method", type(method), method)]
 
-    def _validated_base(self) -> RunConfig:
-        try:
-            return config_from_dict(copy.deepcopy(self.base))
-        except ConfigError:
-            return RunConfig()
+    def _validated_base(self) -> tuple[RunConfig, set[str]]:
+        """The base as a config for the form, and the paths whose values it had to leave out.
+
+        A value that does not validate (an emptied field, a typo) is left out, not the whole base: a
+        method switch while one field is wrong keeps every other value the user set.
+        """
+        data, left_out = copy.deepcopy(self.base), set()
+        for _ in range(3):  # leaving a value out can bring up another problem, found on the next pass
+            try:
+                return config_from_dict(data), left_out
+            except ConfigError as error:
+                dropped = {path for path, _ in error.problems if _pop_path(data, path)}
+                if not dropped:
+                    break
+                left_out |= dropped
+        return RunConfig(), left_out
 
     def on_mount(self) -> None:
         presets = self.query_one("#preset-list", OptionList)
@@ -167,8 +190,10 @@ class SetupScreen(Screen):
         old = self.query_one(ConfigForm)
         await old.remove()
         # The section in view stays in view: switching preset or method should not move the user.
-        await self.query_one("#tab-parameters").mount(ConfigForm(self._sections(), active=old.active,
-                                                                 id="config-form"))
+        form = ConfigForm(self._sections(), active=old.active, id="config-form")
+        for path in self._invalid_paths & old.raw.keys() & form.raw.keys():
+            form.raw[path] = old.raw[path]  # what was typed stays on screen, still marked as a problem
+        await self.query_one("#tab-parameters").mount(form)
         old_picker = self.query_one(RewardsPicker)
         await old_picker.remove()
         picker = RewardsPicker(self.base.get("rewards", []), id="rewards-picker")
