@@ -51,6 +51,7 @@ class RftApp(App):
         self.current_run: RunDir | None = open_run
         self.setup_config: RunConfig | None = None  # the last valid config on Setup (the reward dry run uses it)
         self.started: list = []  # worker processes started by this app (for tests; they outlive the app)
+        self._crash_log: Path | None = None  # where the first unhandled error's traceback went (_fatal_error)
 
     def on_mount(self) -> None:
         if self.current_run is not None:
@@ -87,7 +88,14 @@ class RftApp(App):
         if error is None:
             return super()._fatal_error()
         full = "".join(traceback.format_exception(error))
-        report = user_report(f"rft app failed: {type(error).__name__}: {error}", full, str(keep_full("app", full)))
+        if self._crash_log is not None:
+            # Errors while the app closes follow from the first one, which is the one to read: they are
+            # added to its log, not written over it, and the terminal keeps the first message.
+            with open(self._crash_log, "a", encoding="utf-8") as log:
+                log.write("\nWhile closing after that:\n" + full)
+            return
+        self._crash_log = keep_full("app", full)
+        report = user_report(f"rft app failed: {type(error).__name__}: {error}", full, str(self._crash_log))
         self.bell()
         self._exit_renderables.append(Text(report, style="red"))
         self._close_messages_no_wait()
