@@ -6,9 +6,11 @@ changed. A long series is thinned to the chart's width first (the lowest and
 the highest value in each braille column, so a spike stays in view): plotext's
 cost grows with the points it is given, not with what a terminal can show.
 
-The axes carry ticks of their own (``nice_ticks``): plotext's own are placed
-at even fractions of the data's range, so their labels are odd numbers and a
-short chart drops some of them; a step is a whole number, so its axis is too.
+The axes carry ticks of their own (``nice_ticks``, ``row_ticks``): plotext's
+own are placed at even fractions of the data's range, so their labels are odd
+numbers and a short chart drops some of them; round ones are spaced evenly on
+screen only when their intervals divide the axis's rows; a step is a whole
+number, so its axis is too.
 """
 
 from __future__ import annotations
@@ -53,6 +55,31 @@ def nice_ticks(lo: float, hi: float, most: int, whole: bool = False) -> list[flo
             if 0 < last - first < most:
                 return [round(i * step, 12) for i in range(first, last + 1)]
         power *= 10
+
+
+def row_ticks(lo: float, hi: float, rows: int) -> list[float]:
+    """Round ticks for a y axis of ``rows`` text rows, evenly spaced on screen as well as in value.
+
+    plotext puts each tick on the nearest row, so ticks land evenly only when the intervals between
+    them divide the rows between the first and the last (a 6-row axis takes 1, or 5 intervals, never 2
+    or 3). Of the counts that divide, the one whose round step spans the data most tightly wins; on a
+    tie, the count nearest a label every other row.
+    """
+    gaps = max(1, rows - 1)
+    counts = [k for k in range(2, gaps + 1) if gaps % k == 0] or [1]
+    best: tuple[float, float, list[float]] | None = None
+    for count in counts:
+        ticks = nice_ticks(lo, hi, count + 1)
+        if len(ticks) - 1 < count:  # the data fits in fewer intervals: widen to exactly ``count``
+            step, missing = ticks[1] - ticks[0], count - (len(ticks) - 1)
+            below = missing // 2  # pad both ends alike, so the data stays in the middle
+            ticks = [round(ticks[0] + (i - below) * step, 12) for i in range(count + 1)]
+        if len(ticks) - 1 != count:
+            continue  # across zero, nice_ticks asks for more intervals than this count
+        rank = (ticks[-1] - ticks[0], abs(count - gaps / 2), ticks)
+        if best is None or rank[:2] < best[:2]:
+            best = rank
+    return best[2] if best else nice_ticks(lo, hi, 2)
 
 
 def tick_labels(ticks: list[float]) -> list[str]:
@@ -179,7 +206,7 @@ class MetricChart(PlotextPlot):
         """Round ticks on each y axis (as many as the chart's rows hold apart) and whole steps on x."""
         rows = self.size.height - 3 - bool(note) if self.size.height else DEFAULT_ROWS  # frame and x labels
         for side, span in spans.items():
-            ticks = nice_ticks(min(span), max(span), rows // 2 + 1)
+            ticks = row_ticks(min(span), max(span), rows)
             self.plt.ylim(ticks[0], ticks[-1], yside=side)
             self.plt.yticks(ticks, tick_labels(ticks), yside=side)
         first, last = min(s[0] for s in steps), max(s[-1] for s in steps)

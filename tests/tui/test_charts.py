@@ -119,10 +119,14 @@ def test_step_ticks_are_whole_numbers():
             assert ticks[0] <= lo and ticks[-1] >= hi
 
 
-def _axis_labels(chart: MetricChart) -> tuple[list[str], list[str]]:
-    """The y labels left of the axis and the x labels under it, as the chart renders them."""
+def _axis_labels(chart: MetricChart, rows: list[int] | None = None) -> tuple[list[str], list[str]]:
+    """The y labels left of the axis and the x labels under it, as the chart renders them; ``rows``
+    gets the line each y label is on."""
     lines = str(chart.render()).splitlines()
-    y = [m.group(1) for line in lines if (m := re.match(r"\s*(\S+)┤", line))]
+    found = [(i, m.group(1)) for i, line in enumerate(lines) if (m := re.match(r"\s*(\S+)┤", line))]
+    if rows is not None:
+        rows.extend(i for i, _ in found)
+    y = [label for _, label in found]
     bottom = next(i for i, line in enumerate(lines) if "└" in line)
     return y, lines[bottom + 1].split()
 
@@ -146,5 +150,33 @@ def test_a_rendered_chart_labels_every_y_tick_evenly_and_steps_as_whole_numbers(
                 assert len({len(label) for label in y}) == 1, y  # one number of decimals
                 assert len(x) >= 2 and all(label.isdigit() for label in x), x
                 assert int(x[0]) >= series.steps[0] and int(x[-1]) <= series.steps[-1] and _even(list(map(int, x)))
+
+    asyncio.run(scenario())
+
+
+def test_y_labels_sit_on_evenly_spaced_rows_whatever_the_charts_height(tmp_path):
+    # Round ticks land on the nearest row: on a chart whose rows their intervals do not divide, the
+    # labels read evenly but sit unevenly ('0.06' two rows above '0.04', '0.02' one row below it).
+    kl = Series(list(range(1, 25)), [0.002 + 0.002 * s for s in range(24)])
+    loss = Series(list(range(1, 25)), [0.05 * math.sin(s / 4) for s in range(24)])
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=(120, 36)) as pilot:
+            chart = MetricChart("kl", ["kl"])
+            await app.screen.mount(chart)
+            chart.styles.width = 58
+            for height in range(8, 17):
+                chart.styles.height = height
+                await pilot.pause()
+                for series in (kl, loss):
+                    assert chart.show({"kl": series}, finished=True)
+                    rows: list[int] = []
+                    y, _ = _axis_labels(chart, rows)
+                    gaps = {b - a for a, b in zip(rows, rows[1:])}
+                    assert len(y) >= 2 and len(gaps) == 1, (height, y, rows)
+                    assert _even([float(label) for label in y]), (height, y)
+                    lowest, highest = min(series.values), max(series.values)
+                    assert float(y[-1]) <= lowest and float(y[0]) >= highest, (height, y)  # top row first
 
     asyncio.run(scenario())
