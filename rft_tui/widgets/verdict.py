@@ -14,17 +14,24 @@ LINES = 3
 _STYLES = {"✗": "bold red", "⚠": "bold yellow", "✓": "bold green", "…": "bold yellow"}
 
 
+def verdict_text(lines: list[tuple[str, str]]) -> Text:
+    """The verdict's text: a count of the problems, then at most ``LINES`` lines, each with its mark."""
+    problems = sum(mark == "✗" for mark, _ in lines)
+    shown = lines if len(lines) <= LINES else lines[: LINES - 1]
+    text = Text()  # a style given here would colour every line appended after it
+    if problems:
+        text.append(f"{problems} problem(s) · ", style="bold red")
+    for i, (mark, line) in enumerate(shown):
+        text.append_text(Text.assemble("\n" if i else "", (f"{mark} ", _STYLES[mark]),
+                                       (line, "yellow" if mark == "⚠" else "")))
+    if len(shown) < len(lines):
+        text.append(f"\n… and {len(lines) - len(shown)} more (hover for all)", style="dim")
+    return text
+
+
 class Verdict(Static):
     """Lines of ``(mark, text)``: ✗ a problem, ⚠ a warning, ✓ ready, … still checking."""
 
     def show(self, lines: list[tuple[str, str]]) -> None:
-        problems = sum(mark == "✗" for mark, _ in lines)
-        shown = lines if len(lines) <= LINES else lines[: LINES - 1]
-        text = Text(f"{problems} problem(s) · " if problems else "", style="bold red")
-        for i, (mark, line) in enumerate(shown):
-            text.append_text(Text.assemble("\n" if i else "", (f"{mark} ", _STYLES[mark]),
-                                           (line, "yellow" if mark == "⚠" else "")))
-        if len(shown) < len(lines):
-            text.append(f"\n… and {len(lines) - len(shown)} more (hover for all)", style="dim")
-        self.update(text)
+        self.update(verdict_text(lines))
         self.tooltip = "\n".join(f"{mark} {line}" for mark, line in lines)

@@ -101,3 +101,18 @@ def test_t_pressed_while_checking_starts_the_run_once_the_check_passes(tiny_mode
     from tests.conftest import wait_final
 
     assert wait_final(run, timeout=300).state == "done"
+
+
+def test_only_problems_are_red_in_the_verdict():
+    from rft_tui.widgets.verdict import verdict_text
+
+    def style_of(text, words: str) -> str:
+        start = text.plain.index(words)
+        return " ".join(str(span.style) for span in text.spans if span.start <= start < span.end) + str(text.style)
+
+    ready = verdict_text([("✓", "ready · press t to train")])
+    assert "red" not in style_of(ready, "ready · press t") and "green" in style_of(ready, "✓")
+    mixed = verdict_text([("✗", "dataset.source: no such file"), ("⚠", "reward left out")])
+    assert mixed.plain.startswith("1 problem(s) · ✗")
+    assert "red" in style_of(mixed, "1 problem(s)") and "red" not in style_of(mixed, "dataset.source")
+    assert "yellow" in style_of(mixed, "reward left out")
