@@ -111,6 +111,7 @@ class RewardsScreen(Screen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.open_file(rewards_dir() / str(event.option.prompt))
+        self.query_one("#editor", TextArea).focus()  # a file is opened to be edited
 
     def open_file(self, path: Path) -> None:
         self.path = path
@@ -130,6 +131,7 @@ class RewardsScreen(Screen):
                 return
             atomic_write_text(path, TEMPLATE.read_text(encoding="utf-8"))
             self.refresh_files(select=path.name)
+            self.query_one("#editor", TextArea).focus()  # the new file's template is there to be edited
 
         self.app.push_screen(AskName("New reward file (a Python module name):", check=_file_name), create)
 

@@ -156,6 +156,12 @@ class SetupScreen(Screen):
         self._sync_method_list()
         self.validate()
 
+    def on_screen_resume(self) -> None:
+        # Coming back (from the dashboard, say), Textual gives the focus back to the field that had it, where
+        # the next letter would be typed into the field ('12q' for q): back on Setup, letters are keys.
+        if self._field_focused():
+            self.action_leave_field()
+
     def _field_focused(self) -> bool:
         """Whether the focus is in one of the right pane's fields (an input, switch or select)."""
         focused = self.focused

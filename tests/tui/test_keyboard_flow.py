@@ -190,3 +190,54 @@ def test_the_preset_list_opens_at_its_top_with_whole_descriptions(tmp_path):
                 assert description and str(option.prompt).endswith(description)
 
     asyncio.run(scenario())
+
+
+def test_back_on_setup_the_letter_keys_work_even_if_a_field_had_the_focus(tmp_path):
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            field = await app.screen.query_one(ConfigForm).reveal("training.max_steps")
+            field.focus()
+            await pilot.press("ctrl+a", *"12")  # ctrl+a: to the start of the field, before the old value
+            await pilot.pause()
+            app.switch_mode("runs")  # any other screen, as a run started from this field would be
+            await pilot.pause()
+            await pilot.press("escape")  # back to Setup
+            await pilot.pause()
+            assert app.screen.id != "runs" and app.focused.id == "form-sections"
+            await pilot.press("q")  # quits, rather than typing 'q' into max_steps
+            await pilot.pause()
+            assert "q" not in field.value
+
+    asyncio.run(scenario())
+
+
+def test_a_new_or_opened_reward_file_has_the_editor_focused(tmp_path, monkeypatch):
+    monkeypatch.setenv("RFT_REWARDS_DIR", str(tmp_path / "rewards"))
+    (tmp_path / "rewards").mkdir()
+    (tmp_path / "rewards" / "old.py").write_text("def old(prompts, completions, **kw):\n    return [0.0]\n")
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            app.screen.query_one("#preset-list").focus()
+            await pilot.press("w")
+            await _until(pilot, lambda: isinstance(app.screen, RewardsScreen), what="the rewards screen")
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            await pilot.press(*"mine", "enter")
+            await _until(pilot, lambda: app.screen.path is not None, what="the new file")
+            assert isinstance(app.focused, TextArea)  # typing goes into the template, not the file list
+            await pilot.press("escape")
+            await pilot.pause()
+            files = app.screen.query_one("#reward-files", OptionList)
+            assert app.focused is files
+            files.highlighted = [str(files.get_option_at_index(i).prompt) for i in range(files.option_count)].index(
+                "old.py")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen.path.name == "old.py" and isinstance(app.focused, TextArea)
+
+    asyncio.run(scenario())
