@@ -108,6 +108,8 @@ class RewardsScreen(Screen):
         if select in files:
             options.highlighted = files.index(select)
             self.open_file(folder / select)
+        elif files:
+            options.highlighted = 0  # enter opens a file at once, without an arrow key first
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.open_file(rewards_dir() / str(event.option.prompt))

@@ -225,6 +225,9 @@ def test_a_new_or_opened_reward_file_has_the_editor_focused(tmp_path, monkeypatc
             app.screen.query_one("#preset-list").focus()
             await pilot.press("w")
             await _until(pilot, lambda: isinstance(app.screen, RewardsScreen), what="the rewards screen")
+            await pilot.press("enter")  # the first file is highlighted: enter opens it
+            await pilot.pause()
+            assert app.screen.path.name == "old.py" and isinstance(app.focused, TextArea)
             await pilot.press("ctrl+n")
             await pilot.pause()
             await pilot.press(*"mine", "enter")
