@@ -37,6 +37,15 @@ async def _until(pilot, predicate, timeout: float = 120.0, what: str = "conditio
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def open_rewards(app: RftApp, pilot) -> None:
+    """From Setup to the reward workbench as a person would: off the fields (where w is a letter), then w."""
+    from rft_tui.screens.rewards import RewardsScreen
+
+    app.screen.query_one("#preset-list").focus()
+    await pilot.press("w")
+    await _until(pilot, lambda: isinstance(app.screen, RewardsScreen), what="the rewards screen")
+
+
 def highlight(options, option_id: str) -> None:
     """Focus an OptionList and move its highlight to the option with ``option_id``, as arrow keys would."""
     options.focus()

@@ -9,8 +9,7 @@ import asyncio
 from textual.widgets import DataTable, TextArea
 
 from rft_tui.app import RftApp
-from rft_tui.screens.rewards import RewardsScreen
-from tests.tui.test_app import SIZE, _until
+from tests.tui.test_app import SIZE, _until, open_rewards
 
 MINE = '''def brief(prompts, completions, **kwargs):
     return [1.0 / (1 + len(c)) for c in completions]
@@ -31,9 +30,7 @@ def test_failures_clear_old_results_and_one_typed_answer_is_not_a_constant(tmp_p
         app = RftApp(runs_dir=tmp_path / "runs")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            app.screen.query_one("#preset-list").focus()
-            await pilot.press("w")
-            await _until(pilot, lambda: isinstance(app.screen, RewardsScreen), what="the rewards screen")
+            await open_rewards(app, pilot)
             screen = app.screen
             screen.refresh_files(select="mine.py")
             table = screen.query_one("#dry-run-table", DataTable)

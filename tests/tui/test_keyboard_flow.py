@@ -15,7 +15,7 @@ from rft_tui.screens.rewards import RewardsScreen
 from rft_tui.screens.runs import RunsScreen
 from rft_tui.widgets.config_form import HOW_TO_MOVE, ConfigForm, _dom_id
 from rft_tui.widgets.key_footer import KeyFooter
-from tests.tui.test_app import SIZE, _until, highlight
+from tests.tui.test_app import SIZE, _until, highlight, open_rewards
 
 
 def footer_keys(screen) -> dict[str, str]:
@@ -125,9 +125,7 @@ def test_the_reward_editor_footer_says_what_esc_does(tmp_path, monkeypatch):
         app = RftApp(runs_dir=tmp_path / "runs")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            app.screen.query_one("#preset-list").focus()
-            await pilot.press("w")
-            await _until(pilot, lambda: isinstance(app.screen, RewardsScreen), what="the rewards screen")
+            await open_rewards(app, pilot)
             app.screen.refresh_files(select="mine.py")
             app.screen.query_one(TextArea).focus()
             await pilot.pause()
@@ -222,9 +220,7 @@ def test_a_new_or_opened_reward_file_has_the_editor_focused(tmp_path, monkeypatc
         app = RftApp(runs_dir=tmp_path / "runs")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            app.screen.query_one("#preset-list").focus()
-            await pilot.press("w")
-            await _until(pilot, lambda: isinstance(app.screen, RewardsScreen), what="the rewards screen")
+            await open_rewards(app, pilot)
             await pilot.press("enter")  # the first file is highlighted: enter opens it
             await pilot.pause()
             assert app.screen.path.name == "old.py" and isinstance(app.focused, TextArea)

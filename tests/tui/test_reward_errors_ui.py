@@ -7,8 +7,7 @@ import asyncio
 from textual.widgets import TextArea
 
 from rft_tui.app import RftApp
-from rft_tui.screens.rewards import RewardsScreen
-from tests.tui.test_app import SIZE, _until
+from tests.tui.test_app import SIZE, _until, open_rewards
 
 # Passes the save-time check (its examples ask "What is 2 + 2?" and "What is 3 + 5?"), then raises on the
 # dataset's word problems.
@@ -33,9 +32,7 @@ def test_a_reward_failing_in_the_dry_run_shows_its_own_frames_only(tmp_path, mon
         app = RftApp(runs_dir=tmp_path / "runs")
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            app.screen.query_one("#preset-list").focus()
-            await pilot.press("w")
-            await _until(pilot, lambda: isinstance(app.screen, RewardsScreen), what="the rewards screen")
+            await open_rewards(app, pilot)
             app.screen.open_file(folder / "picky.py")
             app.screen.query_one(TextArea).focus()
             await pilot.press("ctrl+s")

@@ -7,9 +7,8 @@ import asyncio
 from textual.widgets import DataTable, TextArea
 
 from rft_tui.app import RftApp
-from rft_tui.screens.rewards import RewardsScreen
 from rft_tui.widgets.config_form import _dom_id
-from tests.tui.test_app import SIZE, _until, highlight
+from tests.tui.test_app import SIZE, _until, highlight, open_rewards
 
 MINE = '''def brief(prompts, completions, **kwargs):
     return [1.0 / (1 + len(c)) for c in completions]
@@ -30,9 +29,7 @@ def test_write_save_check_and_dry_run_a_reward(tiny_model_dir, tmp_path, monkeyp
             # The dry run generates with the model set up on Setup: the tiny one here.
             app.screen.query_one(f"#{_dom_id('model.name')}").value = str(tiny_model_dir)
             await pilot.pause()
-            app.screen.query_one("#preset-list").focus()
-            await pilot.press("w")
-            await _until(pilot, lambda: isinstance(app.screen, RewardsScreen), what="the rewards screen")
+            await open_rewards(app, pilot)
             await pilot.press("ctrl+n")
             await pilot.pause()
             await pilot.press(*"mine", "enter")
