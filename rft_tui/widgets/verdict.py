@@ -25,7 +25,9 @@ def verdict_text(lines: list[tuple[str, str]]) -> Text:
         text.append_text(Text.assemble("\n" if i else "", (f"{mark} ", _STYLES[mark]),
                                        (line, "yellow" if mark == "⚠" else "")))
     if len(shown) < len(lines):
-        text.append(f"\n… and {len(lines) - len(shown)} more (hover for all)", style="dim")
+        # Hovering shows all of them (the tooltip); from the keyboard, the fields themselves say theirs.
+        text.append(f"\n… and {len(lines) - len(shown)} more; a field with a problem is red in its section",
+                    style="dim")
     return text
 
 
