@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from typing import Any, Iterator
 
 from engine.runs import RunDir
+
+CLOSE_GRACE_S = 60.0  # how long a closed session may take to exit before it is terminated
 
 
 class PlaygroundSession:
@@ -44,9 +47,19 @@ class PlaygroundSession:
         self.process.stdin.flush()
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.process.stdin.close()  # the process ends when its input does
-                self.process.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.terminate()
+        """End the process without waiting for it: it exits once its input closes, after its reward
+        processes. With torch loaded that exit took over 5 s on a busy 2-core machine, so a thread waits
+        (the screen never does) and terminates only a process still there after ``CLOSE_GRACE_S``."""
+        if self.process.poll() is not None:
+            return
+        try:
+            self.process.stdin.close()  # the process ends when its input does
+        except OSError:
+            pass
+        threading.Thread(target=self._reap, name="playground-close", daemon=True).start()
+
+    def _reap(self) -> None:
+        try:
+            self.process.wait(timeout=CLOSE_GRACE_S)
+        except subprocess.TimeoutExpired:
+            self.process.terminate()

@@ -62,7 +62,7 @@ def test_the_playground_answers_one_prompt_from_both_models(finished_run):
             screen.query_one("#pg-source").value = "checkpoint-2"  # an earlier adapter: a new engine process
             await _until(pilot, lambda: screen.session is not first_session and not screen.busy, timeout=120,
                          what="the checkpoint to load")
-            assert first_session.process.wait(timeout=10) == 0 and "checkpoint-2" in _text(app, "#pg-title")
+            assert first_session.process.wait(timeout=60) == 0 and "checkpoint-2" in _text(app, "#pg-title")
             await pilot.click("#pg-prompt")
             await pilot.press("enter")
             await _until(pilot, lambda: len(screen.answers) == 2 and not screen.busy, timeout=120,
@@ -70,7 +70,7 @@ def test_the_playground_answers_one_prompt_from_both_models(finished_run):
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, PlaygroundScreen)
-            assert screen.session.process.wait(timeout=10) == 0  # the engine process ends with the screen
+            assert screen.session.process.wait(timeout=60) == 0  # the engine process ends with the screen
 
     asyncio.run(scenario())
 
