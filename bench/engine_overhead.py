@@ -35,7 +35,7 @@ from bench.bare_trl import Settings, settings_json
 from bench.record import CpuClock, busy_processes, command_line, median, pin_threads, ratio, table, write_record
 from bench.step_log import (StepPoint, bare_steps, cpu_per_step, first_difference, median_step_per_s, rft_steps,
                             steps_per_s)
-from engine.config import RunConfig, config_from_dict, load_config
+from engine.contract.config import RunConfig, config_from_dict, load_config
 
 TARGET = 0.97
 # Per method: the preset's settings, with what keeps a CPU run short.
@@ -91,7 +91,7 @@ def bare_settings(config: RunConfig) -> Settings:
 
 def run_rft(config: RunConfig) -> tuple[list[StepPoint], float, float]:
     """Train with rft's worker; returns its logged steps, CPU seconds per step, and the process's wall time."""
-    from engine.launch import start_run
+    from engine.contract.launch import start_run
 
     started = time.monotonic()
     run, process = start_run(config)
@@ -129,7 +129,7 @@ def resolve_model(name: str, work: Path) -> str:
 
         return str(build_tiny_model(work / "tiny-model"))
     if name == "default":
-        from engine.models import prepare_default_model
+        from engine.models.resolve import prepare_default_model
 
         return str(prepare_default_model())
     return name
@@ -231,7 +231,7 @@ minute apart can differ by half when other work on the machine comes and goes (t
 per step moves less and says whether rft computes more per step, but misses waits such as a disk flush.
 
 *Why rft is now faster than bare TRL.* The worker starts with glibc allocator settings that keep activation
-buffers on the heap between steps (`engine/launch.py`, `docs/2026-11-22-cpu-allocator.md`); the bare script,
+buffers on the heap between steps (`engine/contract/launch.py`, `docs/2026-11-22-cpu-allocator.md`); the bare script,
 as a TRL user would write it, runs with glibc's defaults, which map and unmap those buffers every step. On
 the tiny model, whose steps are many small tensors, that is worth 15–29 % more steps a second with the same
 losses. Before it, on the same idle machine the same morning (5 pairs), rft ran at 0.896 (SFT), 0.915 (DPO)

@@ -21,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from engine.config import config_from_dict
-from engine.runs import RunDir, RunStatus, create_run
+from engine.contract.config import config_from_dict
+from engine.contract.runs import RunDir, RunStatus, create_run
 
 ROLLOUTS = 8  # samples per step: 2 prompts × 4 answers
 CONFIG = {"model": {"name": "default"}, "dataset": {"source": "builtin:arithmetic-prompts"},

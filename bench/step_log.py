@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.record import CpuClock, median
-from engine.protocol import canonical_metrics
+from engine.contract.protocol import canonical_metrics
 
 # Everything the trainers log that does not depend on the clock, under rft's canonical names.
 COMPARED = ("loss", "grad_norm", "lr", "token_accuracy", "margin", "accuracy", "reward_chosen", "reward_rejected",

@@ -74,7 +74,7 @@ class BareApp(Measured, App):
 
 def rft_app(run_dir: Path):
     import rft_tui.app
-    from engine.runs import RunDir
+    from engine.contract.runs import RunDir
     from rft_tui.app import RftApp
 
     class MeasuredRftApp(Measured, RftApp):

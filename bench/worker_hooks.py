@@ -2,7 +2,7 @@
 
     python -m bench.worker_hooks RUN_DIR [--imports] [--trl-timing]
 
-The worker itself is unchanged (``engine.worker.main``); the hooks only watch:
+The worker itself is unchanged (``engine.training.worker.main``); the hooks only watch:
 
 - ``--imports``: the wall-clock spans of first-time imports of the heavy
   libraries (torch, transformers, peft, trl, datasets, …), outermost only, so
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     timer = ImportTimer(after_import=timings.patch_when_imported if timings else None)
     timer.install()
     started = time.time()
-    from engine.worker import main as worker_main
+    from engine.training.worker import main as worker_main
 
     code = worker_main([str(run_dir)])
     if "--imports" in argv:
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def launch(run_dir: Path, flags: list[str], env: dict[str, str] | None = None):
-    """Start this module on ``run_dir`` the way ``engine.launch`` starts a worker (own session, log file,
+    """Start this module on ``run_dir`` the way ``engine.contract.launch`` starts a worker (own session, log file,
     fixed hash seed); returns the process."""
     import subprocess
 

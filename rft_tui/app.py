@@ -1,7 +1,7 @@
 """The rft app: Setup, Runs, Rewards and the train Dashboard as modes, so a
 running dashboard survives navigating away and back.
 
-The app never imports torch: it starts runs through ``engine.launch`` (a
+The app never imports torch: it starts runs through ``engine.contract.launch`` (a
 detached worker process) and watches them through their run directories.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from engine.config import RunConfig
-from engine.runs import RunDir, default_runs_dir
+from engine.contract.config import RunConfig
+from engine.contract.runs import RunDir, default_runs_dir
 from rft_tui.screens.setup import SetupScreen
 
 
@@ -66,7 +66,7 @@ class RftApp(App):
 
     def start_training(self, config: RunConfig) -> RunDir:
         """Create a run directory, launch its worker, and open the dashboard on it."""
-        from engine.launch import start_run
+        from engine.contract.launch import start_run
 
         run, process = start_run(config, str(self.runs_dir))
         self.started.append(process)
@@ -82,7 +82,7 @@ class RftApp(App):
 
         from rich.text import Text
 
-        from engine.user_traceback import keep_full, user_report
+        from engine.contract.user_traceback import keep_full, user_report
 
         error = sys.exc_info()[1]
         if error is None:

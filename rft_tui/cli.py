@@ -19,11 +19,11 @@ from datetime import datetime
 from rich.console import Console
 from rich.table import Table
 
-from engine.config import ConfigError, load_config
-from engine.launch import launch_worker
-from engine.run_summary import summarize
-from engine.runs import RunDir, create_run, default_runs_dir, find_run, list_runs
-from engine.user_traceback import keep_full, user_report
+from engine.contract.config import ConfigError, load_config
+from engine.contract.launch import launch_worker
+from engine.contract.run_summary import summarize
+from engine.contract.runs import RunDir, create_run, default_runs_dir, find_run, list_runs
+from engine.contract.user_traceback import keep_full, user_report
 from rft_tui.follow import follow
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -93,7 +93,7 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     except ConfigError as error:
         console.print(f"[red]Cannot use this preset:[/red]\n{error}", highlight=False)
         return EXIT_USAGE
-    from engine.preflight import check
+    from engine.planning.preflight import check
 
     with console.status("checking the dataset and the rewards…"):
         report = check(config)
@@ -110,7 +110,7 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_resume(args: argparse.Namespace, console: Console) -> int:
-    from engine.launch import ResumeError, resume_run
+    from engine.contract.launch import ResumeError, resume_run
 
     run = _find_run(args, console)
     if run is None:
@@ -208,7 +208,7 @@ def cmd_stop(args: argparse.Namespace, console: Console) -> int:
 def cmd_rewards(args: argparse.Namespace, console: Console) -> int:
     import json
 
-    from engine.config import config_from_dict
+    from engine.contract.config import config_from_dict
     from engine.rewards.user_files import RewardError, check_syntax, functions_in, resolve_reward
     from rft_tui.dry_run_client import run_dry_run
     from rft_tui.dry_run_report import print_report
@@ -243,7 +243,7 @@ def cmd_rewards(args: argparse.Namespace, console: Console) -> int:
         return EXIT_FAILED
     print_report(result, console)
     if args.json:
-        from engine.fsutil import atomic_write_text
+        from engine.contract.atomic_files import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(result, indent=2))
     return EXIT_OK

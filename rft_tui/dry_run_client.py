@@ -1,7 +1,7 @@
 """Start a reward dry run in its own engine process and collect its result (no torch here).
 
 Reward code and model loading stay out of the UI's process: this only writes
-the request, starts ``python -m engine.dry_run``, relays its progress lines and
+the request, starts ``python -m engine.generation.dry_run``, relays its progress lines and
 reads the result file.
 """
 
@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.config import RunConfig
+from engine.contract.config import RunConfig
 
 
 def run_dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: list[str] | None = None,
@@ -26,7 +26,7 @@ def run_dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: 
         request, result = Path(folder) / "request.json", Path(folder) / "result.json"
         request.write_text(json.dumps({"config": config.model_dump(mode="json", exclude_none=True), "n": n,
                                        "source": source, "per_prompt": per_prompt, "texts": texts or []}))
-        process = subprocess.Popen([sys.executable, "-m", "engine.dry_run", str(request), str(result)],
+        process = subprocess.Popen([sys.executable, "-m", "engine.generation.dry_run", str(request), str(result)],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    stdin=subprocess.DEVNULL)
         output = []  # what else it printed: the story of a crash that wrote no result
@@ -41,7 +41,7 @@ def run_dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: 
                 output = [*output[-200:], line]
         process.wait()
         if not result.is_file():
-            from engine.user_traceback import keep_full
+            from engine.contract.user_traceback import keep_full
 
             text = "\n".join(output)
             return {"error": f"the dry-run process exited with code {process.returncode} and wrote no result",

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any, Callable
 
-from engine.runs import RunDir
+from engine.contract.runs import RunDir
 
 
 def run_export(run: RunDir, fmt: str, source: str = "final", quant: str = "q8_0", replace: bool = False,
@@ -31,7 +31,7 @@ def run_export(run: RunDir, fmt: str, source: str = "final", quant: str = "q8_0"
     stderr = process.stderr.read()
     process.wait()
     if final is None:  # it crashed: a bug of rft's or of a library, whose traceback goes to a log
-        from engine.user_traceback import keep_full
+        from engine.contract.user_traceback import keep_full
 
         tail = stderr.strip().splitlines()[-1:] or [f"exit code {process.returncode}"]
         final = {"event": "error", "exists": False,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from engine.runs import FINAL_STATES, RunDir
+from engine.contract.runs import FINAL_STATES, RunDir
 
 POLL_S = 0.25
 

@@ -1,4 +1,4 @@
-"""A playground session: the ``python -m engine.playground`` process, fed requests, read for events.
+"""A playground session: the ``python -m engine.generation.playground`` process, fed requests, read for events.
 
 The UI owns one per open playground; generation happens in that process, never
 in the UI's. ``events()`` blocks, so the screen reads it from a worker thread.
@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import Any, Iterator
 
-from engine.runs import RunDir
+from engine.contract.runs import RunDir
 
 CLOSE_GRACE_S = 60.0  # how long a closed session may take to exit before it is terminated
 
@@ -22,7 +22,7 @@ class PlaygroundSession:
 
     def __init__(self, run: RunDir, source: str = "final"):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "engine.playground", str(run.path), "--source", source],
+            [sys.executable, "-m", "engine.generation.playground", str(run.path), "--source", source],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
         )
 
@@ -35,7 +35,7 @@ class PlaygroundSession:
                 continue  # a library printing to stdout
         self.process.wait()
         if self.process.returncode not in (0, None, -15):  # it crashed: its traceback goes to a log
-            from engine.user_traceback import keep_full
+            from engine.contract.user_traceback import keep_full
 
             stderr = self.process.stderr.read()
             tail = stderr.strip().splitlines()[-1:] or [f"exit code {self.process.returncode}"]

@@ -13,9 +13,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config import ConfigError, RunConfig
+from engine.contract.config import ConfigError, RunConfig
 from engine.methods import METHODS
-from engine.runs import RunDir, RunStatus
+from engine.contract.runs import RunDir, RunStatus
 
 MAX_SAMPLES = 500
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from textual.widgets import OptionList
 
-from engine.runs import find_run
+from engine.contract.runs import find_run
 from rft_tui.app import RftApp
 
 SIZE = (120, 36)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import RunConfig, config_from_dict
-from engine.runs import FINAL_STATES, RunDir, RunStatus
+from engine.contract.config import RunConfig, config_from_dict
+from engine.contract.runs import FINAL_STATES, RunDir, RunStatus
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -55,8 +55,8 @@ def no_worker_outlives_its_test(tmp_path: Path):
             cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
         except (OSError, ValueError):
             continue
-        if "engine.worker" in args and args.index("engine.worker") + 1 < len(args) and \
-                (cwd / args[args.index("engine.worker") + 1]).resolve() == status_file.parent.resolve():
+        if "engine.training.worker" in args and args.index("engine.training.worker") + 1 < len(args) and \
+                (cwd / args[args.index("engine.training.worker") + 1]).resolve() == status_file.parent.resolve():
             os.kill(pid, signal.SIGKILL)
 
 
@@ -103,7 +103,7 @@ def wait_final(run: RunDir, timeout: float = 180.0) -> RunStatus:
 @pytest.fixture(scope="session")
 def smol_tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny model with the built-in model's tokenizer, which llama.cpp's GGUF converter knows."""
-    from engine.models import prepare_default_model
+    from engine.models.resolve import prepare_default_model
     from tests.fixtures.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("smol-tiny-model"), tokenizer_from=prepare_default_model())

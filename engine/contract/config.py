@@ -17,13 +17,13 @@ from typing import Any, Literal, Union
 import tomli_w
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from engine.fsutil import atomic_write_text
+from engine.contract.atomic_files import atomic_write_text
 from engine.methods import METHODS
 from engine.rewards import BUILTIN_REWARDS, make_reward
-from engine.schema_base import StrictModel
+from engine.contract.schema_base import StrictModel
 
 DEFAULT_MODEL = "default"
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets"
 
 
 class ConfigError(ValueError):
@@ -269,7 +269,7 @@ def resolve_preset_path(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.is_file():
         return path
-    from engine.presets import list_presets  # presets builds on this module
+    from engine.contract.presets import list_presets  # presets builds on this module
 
     for preset in list_presets():
         if preset.name == str(name_or_path):

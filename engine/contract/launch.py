@@ -14,10 +14,10 @@ import subprocess
 import sys
 import time
 
-from engine.config import RunConfig
-from engine.fsutil import atomic_write_text
-from engine.privacy import no_telemetry
-from engine.runs import FINAL_STATES, RunDir, create_run
+from engine.contract.config import RunConfig
+from engine.contract.atomic_files import atomic_write_text
+from engine.contract.privacy import no_telemetry
+from engine.contract.runs import FINAL_STATES, RunDir, create_run
 
 
 # glibc's allocator, tuned for training on a CPU. By default a buffer above a threshold (128 KiB at first,
@@ -48,11 +48,11 @@ def worker_env(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def launch_worker(run: RunDir, python: str | None = None, resume: bool = False) -> subprocess.Popen:
-    """Start ``python -m engine.worker RUN_DIR [--resume]`` in the background; returns the process."""
+    """Start ``python -m engine.training.worker RUN_DIR [--resume]`` in the background; returns the process."""
     env = worker_env()
     with open(run.log_path, "ab") as log:
         process = subprocess.Popen(
-            [python or sys.executable, "-m", "engine.worker", str(run.path.resolve())] + (["--resume"] if resume else []),
+            [python or sys.executable, "-m", "engine.training.worker", str(run.path.resolve())] + (["--resume"] if resume else []),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.config import PRESETS_DIR, RunConfig, save_config
+from engine.contract.config import PRESETS_DIR, RunConfig, save_config
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # Shipped presets in the order a newcomer meets them (the README's methods table): SFT first, so the

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config import ConfigError
-from engine.protocol import EventTail
-from engine.runs import RunDir, RunStatus
+from engine.contract.config import ConfigError
+from engine.contract.protocol import EventTail
+from engine.contract.runs import RunDir, RunStatus
 
 
 @dataclass

@@ -3,7 +3,7 @@
 A run lives in ``runs/<name>/``::
 
     config.toml     the resolved RunConfig (written once, at creation)
-    events.jsonl    what happened (see engine.protocol), written by the worker
+    events.jsonl    what happened (see engine.contract.protocol), written by the worker
     status.json     state, pid, step/total, timestamps; atomically replaced
     control         commands to the worker, one JSON line each (stop, save-now)
     launch.json     how and when the worker was started (pid), by the launcher
@@ -29,9 +29,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.config import RunConfig, config_from_dict, parse_toml
-from engine.fsutil import atomic_write_json, atomic_write_text
-from engine.protocol import EventTail, JsonLinesTail
+from engine.contract.config import RunConfig, config_from_dict, parse_toml
+from engine.contract.atomic_files import atomic_write_json, atomic_write_text
+from engine.contract.protocol import EventTail, JsonLinesTail
 
 STATES = ("queued", "loading", "training", "saving", "done", "stopped", "failed", "crashed")
 FINAL_STATES = frozenset({"done", "stopped", "failed", "crashed"})

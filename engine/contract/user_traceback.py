@@ -16,7 +16,7 @@ import site
 import sysconfig
 from pathlib import Path
 
-_RFT_DIRS = tuple(Path(__file__).resolve().parents[1] / name for name in ("engine", "rft_tui"))
+_RFT_DIRS = tuple(Path(__file__).resolve().parents[2] / name for name in ("engine", "rft_tui"))
 _FRAME = re.compile(r'^(?P<indent>[ |]*)File "(?P<file>[^"]+)", line \d+')
 _HEADER = "Traceback (most recent call last):"
 _CHAINING = ("During handling of the above exception", "The above exception was the direct cause")
@@ -105,8 +105,8 @@ def user_report(message: str, traceback: str | None = None, details: str | None 
 
 def keep_full(name: str, text: str) -> Path:
     """Write a full traceback to ``logs/NAME.log`` in rft's cache (the latest one); returns the file."""
-    from engine.fsutil import atomic_write_text
-    from engine.models import cache_dir
+    from engine.contract.atomic_files import atomic_write_text
+    from engine.models.resolve import cache_dir
 
     path = cache_dir() / "logs" / f"{name}.log"
     path.parent.mkdir(parents=True, exist_ok=True)

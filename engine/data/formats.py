@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.config import DatasetConfig
+from engine.contract.config import DatasetConfig
 from engine.data.errors import DatasetError
 
 FORMAT_COLUMNS = {

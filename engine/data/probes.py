@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine import data
-from engine.config import RunConfig
+from engine.contract.config import RunConfig
 from engine.methods import MethodSpec
 
 _ANSWER_COLUMNS = {"prompt", "completion", "chosen", "rejected", "label", "messages"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.config import DatasetConfig
+from engine.contract.config import DatasetConfig
 from engine.data.errors import DatasetError, PreparedDataset
 from engine.data.formats import _detection_mapping, detect_format
 from engine.data.sources import load_rows

@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.config import DatasetConfig
+from engine.contract.config import DatasetConfig
 from engine.data.errors import DatasetError
-from engine.wording import clause
+from engine.contract.wording import clause
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets" / "datasets"
 LOCAL_SUFFIXES = {".jsonl", ".json", ".csv", ".parquet"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.runs import RunDir, complete_checkpoints
+from engine.contract.runs import RunDir, complete_checkpoints
 
 FORMATS = ("adapter", "merged", "gguf")
 GGUF_QUANTS = ("f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k")

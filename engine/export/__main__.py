@@ -16,7 +16,7 @@ from dataclasses import asdict
 
 from engine.export import FINAL, FORMATS, GGUF_QUANTS, ExportError
 from engine.export.staging import ExportExists
-from engine.privacy import no_telemetry
+from engine.contract.privacy import no_telemetry
 
 EXIT_OK, EXIT_FAILED, EXIT_EXISTS = 0, 1, 3
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs-dir", default=None)
     args = parser.parse_args(argv)
     no_telemetry()
-    from engine.runs import find_run
+    from engine.contract.runs import find_run
 
     try:
         run = find_run(args.run, args.runs_dir)
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         _emit("error", message=str(error), exists=True)
         return EXIT_EXISTS
     except (ExportError, FileNotFoundError, OSError, ValueError) as error:
-        from engine.worker import describe_error
+        from engine.training.worker import describe_error
 
         if isinstance(error, OSError) and error.errno == 28:
             message = "The disk is full, so the export was not kept; free some space and export again."

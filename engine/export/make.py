@@ -21,7 +21,7 @@ from engine.export import CONVERTER_QUANTS, FINAL, FORMATS, GGUF_QUANTS, ExportE
 from engine.export.checks import Check, choice_margin, greedy_answers, read_gguf, same_answers, sane_answers
 from engine.export.model_card import model_card
 from engine.export.staging import check_target, folder_size, install, staging_dir
-from engine.runs import RunDir
+from engine.contract.runs import RunDir
 
 CHECK_PROMPTS = 2
 CHECK_TOKENS = 48
@@ -108,8 +108,8 @@ class Exporter:
     def _reference(self, config: Any, spec: Any, adapter: Path) -> _Reference:
         import torch
 
-        from engine.lora import load_with_adapter
-        from engine.probes import probe_rows
+        from engine.models.lora import load_with_adapter
+        from engine.data.probes import probe_rows
 
         self.log(f"loading {config.model.name} with the adapter from {self.source}")
         model, tokenizer, base_path, base_title = load_with_adapter(config.model, adapter, torch.float32, _device(),
@@ -175,7 +175,7 @@ class Exporter:
         import torch
         from transformers import AutoModelForCausalLM
 
-        from engine.chat_preview import chat_template
+        from engine.models.chat_template import chat_template
         from engine.export.gguf_tools import convert
         from engine.export.modelfile import modelfile
 
@@ -200,8 +200,8 @@ class Exporter:
                     else sane_answers(name, answers, ref.answers, ref.tokenizer))
 
     def _reward_model_adapter(self, adapter: Path, staging: Path) -> None:
-        from engine.reward_model import load_reward_model
-        from engine.runs import TRAINING_STATE_FILES
+        from engine.models.reward_model import load_reward_model
+        from engine.contract.runs import TRAINING_STATE_FILES
 
         self.log("writing the reward model's adapter")
         for path in adapter.iterdir():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.run_summary import summarize
-from engine.runs import RunDir
+from engine.contract.run_summary import summarize
+from engine.contract.runs import RunDir
 
 
 def model_card(run: RunDir, source: str, fmt: str, base_title: str, usage: str) -> str:

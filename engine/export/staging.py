@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from engine.export import ExportError
-from engine.fsutil import swap_dir
+from engine.contract.atomic_files import swap_dir
 
 
 class ExportExists(ExportError):

@@ -1,4 +1,4 @@
-"""Score a batch with the reward functions before training: ``python -m engine.dry_run REQUEST.json OUT.json``.
+"""Score a batch with the reward functions before training: ``python -m engine.generation.dry_run REQUEST.json OUT.json``.
 
 Runs in its own process (it may load a model and runs reward code), started
 by ``rft rewards dry-run`` or the UI. The request is a run config plus what to
@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.config import RunConfig, config_from_dict
-from engine.fsutil import atomic_write_json
-from engine.privacy import no_telemetry
+from engine.contract.config import RunConfig, config_from_dict
+from engine.contract.atomic_files import atomic_write_json
+from engine.contract.privacy import no_telemetry
 
 SPREAD_EPS = 1e-6
 
@@ -42,10 +42,10 @@ def _reference(row: dict[str, Any]) -> str:
 
 def _generate(config: RunConfig, rows: list[dict[str, Any]], per_prompt: int) -> list[list[str]]:
     """Sample ``per_prompt`` answers for each row's prompt with the base model (or its starting adapter)."""
-    from engine.lora import load_model
-    from engine.models import choose_backend, prepare_default_model, resolve_model
-    from engine.rollout import generate_rollouts
-    from engine.stages import resolve_adapter
+    from engine.models.lora import load_model
+    from engine.models.resolve import choose_backend, prepare_default_model, resolve_model
+    from engine.generation.rollout import generate_rollouts
+    from engine.planning.stages import resolve_adapter
 
     backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype)
     source = resolve_model(config.model.name, config.model.revision)
@@ -123,7 +123,7 @@ def dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: list
         totals = [sum(w * (scores[name][i] or 0.0) for name, _, w in functions) for i in range(len(answers))]
         if len(answers) > 1 and max(totals) - min(totals) < SPREAD_EPS:
             zero_spread += 1
-        from engine.trainer_context import prompt_text
+        from engine.training.trainer_context import prompt_text
 
         for i, answer in enumerate(answers):
             scored.append({"prompt": prompt_text(row["prompt"]), "completion": answer, "total": totals[i],
@@ -141,7 +141,7 @@ def dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: list
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
-        print("usage: python -m engine.dry_run REQUEST.json OUT.json", file=sys.stderr)
+        print("usage: python -m engine.generation.dry_run REQUEST.json OUT.json", file=sys.stderr)
         return 2
     no_telemetry()
     request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
@@ -152,10 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the caller shows the message and the user's own frames
         import traceback
 
-        from engine.models import ModelError
+        from engine.models.resolve import ModelError
         from engine.rewards.user_files import RewardError
-        from engine.user_traceback import keep_full
-        from engine.worker import describe_error
+        from engine.contract.user_traceback import keep_full
+        from engine.training.worker import describe_error
 
         # A reward function's own traceback (from its process) comes first: it is the one to read.
         full = (getattr(error, "traceback", None) or "") + traceback.format_exc()

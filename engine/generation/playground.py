@@ -1,4 +1,4 @@
-"""Talk to a run's base model and its tuned adapter side by side: ``python -m engine.playground RUN``.
+"""Talk to a run's base model and its tuned adapter side by side: ``python -m engine.generation.playground RUN``.
 
 A long-lived engine process (the UI never loads a model). It loads the base
 model once with the run's adapter (final or a checkpoint) and answers each
@@ -25,8 +25,8 @@ import threading
 import time
 from typing import Any
 
-from engine.privacy import no_telemetry
-from engine.runs import RunDir
+from engine.contract.privacy import no_telemetry
+from engine.contract.runs import RunDir
 
 SIDES = ("tuned", "base")
 
@@ -42,9 +42,9 @@ class Playground:
         import torch
 
         from engine.export import source_dir
-        from engine.lora import load_with_adapter
+        from engine.models.lora import load_with_adapter
         from engine.methods import get_method
-        from engine.probes import probe_rows
+        from engine.data.probes import probe_rows
         from engine.rewards.configured import configured_rewards
 
         self.config = run.load_config()
@@ -62,7 +62,7 @@ class Playground:
         self.rewards = configured_rewards(self.config)
 
     def ready_event(self) -> dict[str, Any]:
-        from engine.trainer_context import prompt_text
+        from engine.training.trainer_context import prompt_text
 
         return {"probes": [prompt_text(p["prompt"]) for p in self.probes], "rewards": [r.name for r in self.rewards]}
 
@@ -83,7 +83,7 @@ class Playground:
         import torch
         from transformers import TextIteratorStreamer
 
-        from engine.rollout import render_prompts
+        from engine.generation.rollout import render_prompts
 
         encoded = self.tokenizer(render_prompts(self.tokenizer, [prompt])[0], return_tensors="pt",
                                  add_special_tokens=False).to(self.device)
@@ -139,7 +139,7 @@ class Playground:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m engine.playground")
+    parser = argparse.ArgumentParser(prog="python -m engine.generation.playground")
     parser.add_argument("run")
     parser.add_argument("--source", default="final")
     args = parser.parse_args(argv)
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         playground = Playground(RunDir(args.run), args.source)
     except Exception as error:
-        from engine.worker import describe_error
+        from engine.training.worker import describe_error
 
         emit("error", message=describe_error(error), fatal=True)
         return 1
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             playground.handle(json.loads(line))
         except Exception as error:  # one bad request does not end the session
-            from engine.worker import describe_error
+            from engine.training.worker import describe_error
 
             emit("error", message=describe_error(error), fatal=False)
     for reward in playground.rewards:

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from engine.schema_base import StrictModel
+from engine.contract.schema_base import StrictModel
 
 if TYPE_CHECKING:  # pragma: no cover
-    from engine.trainer_context import TrainerContext
+    from engine.training.trainer_context import TrainerContext
 
 FORMATS = ("unpaired",)
 

@@ -5,7 +5,7 @@ adapter disabled; a value head reads the policy's last hidden states. Each step
 samples answers for a batch of prompts, scores them (reward model and/or reward
 functions), turns the score into per-token rewards with a KL penalty, estimates
 advantages with GAE, and runs several epochs of clipped-surrogate updates over
-mini-batches. The loop lives in ``engine.methods.ppo_trainer``.
+mini-batches. The loop lives in ``engine.training.trainers.ppo_trainer``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from engine.schema_base import StrictModel
+from engine.contract.schema_base import StrictModel
 
 if TYPE_CHECKING:  # pragma: no cover
-    from engine.trainer_context import TrainerContext
+    from engine.training.trainer_context import TrainerContext
 
 FORMATS = ("prompt_only",)
 
@@ -49,6 +49,6 @@ class Params(StrictModel):
 
 
 def build_trainer(ctx: "TrainerContext") -> Any:
-    from engine.methods.ppo_trainer import PPOTrainer
+    from engine.training.trainers.ppo_trainer import PPOTrainer
 
     return PPOTrainer(ctx)

@@ -23,4 +23,4 @@ class Params(ppo.Params):
 
 
 def build_trainer(ctx):  # the worker runs the two stages; each stage uses rm or ppo
-    raise RuntimeError("rm_ppo is a two-stage pipeline; engine.stages splits it into rm and ppo runs")
+    raise RuntimeError("rm_ppo is a two-stage pipeline; engine.planning.stages splits it into rm and ppo runs")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from engine.schema_base import StrictModel
+from engine.contract.schema_base import StrictModel
 
 if TYPE_CHECKING:  # pragma: no cover
-    from engine.trainer_context import TrainerContext
+    from engine.training.trainer_context import TrainerContext
 
 FORMATS = ("messages", "prompt_completion", "text")
 
@@ -75,7 +75,7 @@ def check_packing(backend: str, attention: str | None) -> None:
     second of two packed sequences' logits differ by ~23 from the same sequence
     alone).
     """
-    from engine.config import ConfigError
+    from engine.contract.config import ConfigError
 
     if backend == "unsloth" or (attention or "").startswith("flash_attention"):
         return
@@ -89,7 +89,7 @@ def packing_warning(requested_backend: str, load_in_4bit: bool) -> str | None:
 
     rft loads models with transformers' default attention (SDPA), so only Unsloth packs safely.
     """
-    from engine.models import predict_backend
+    from engine.models.resolve import predict_backend
 
     if predict_backend(requested_backend, load_in_4bit).startswith("unsloth"):
         return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.config import LoraConfig, ModelConfig
-from engine.models import Backend, ModelError
+from engine.contract.config import LoraConfig, ModelConfig
+from engine.models.resolve import Backend, ModelError
 
 # What 'all-linear' means for Unsloth, which wants module names.
 _LLAMA_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -32,7 +32,7 @@ def load_with_adapter(model_cfg: ModelConfig, adapter: Path, dtype: Any, device:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from engine.models import prepare_default_model, resolve_model
+    from engine.models.resolve import prepare_default_model, resolve_model
 
     source = resolve_model(model_cfg.name, model_cfg.revision)
     base_path = source.path or prepare_default_model(progress=progress)

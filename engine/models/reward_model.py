@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.models import ModelError, prepare_default_model, resolve_model
+from engine.models.resolve import ModelError, prepare_default_model, resolve_model
 
 
 def load_reward_model(location: str, device: str, batch_size: int = 8) -> Callable[..., list[float]]:
@@ -22,7 +22,7 @@ def load_reward_model(location: str, device: str, batch_size: int = 8) -> Callab
     path = Path(location)
     adapter = path / "adapter" if (path / "adapter" / "adapter_config.json").is_file() else path
     if (adapter / "adapter_config.json").is_file():
-        from engine.runs import RunDir
+        from engine.contract.runs import RunDir
 
         run = RunDir(adapter.parent) if adapter.name == "adapter" else None
         base_name = run.load_config().model.name if run and run.exists() else _adapter_base(adapter)

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.config import RunConfig
+from engine.contract.config import RunConfig
 
 GIB = 2**30
 ACTIVATION_BYTES_PER_HIDDEN_16BIT = 34  # per token, per layer, per hidden unit (Korthikanti et al.)
@@ -196,7 +196,7 @@ def _hub_cache() -> Path:
 def model_config_json(name: str, revision: str | None = None) -> dict[str, Any] | None:
     """A model's config.json without loading it or touching the network: the built-in model, a local
     folder, or a Hugging Face id already in the local cache. None when it is not to be found."""
-    from engine.models import DEFAULT_MODEL_TITLE, default_model_dir
+    from engine.models.resolve import DEFAULT_MODEL_TITLE, default_model_dir
 
     if name in {"default", DEFAULT_MODEL_TITLE}:
         candidates = [default_model_dir() / "config.json"]
@@ -242,7 +242,7 @@ def preflight_warning(config: RunConfig, free_bytes: float | None, shape: ModelS
 def gpu_warning(config: RunConfig) -> str | None:
     """The setup screen's check: ``preflight_warning`` against the free memory ``nvidia-smi`` reports
     (none without a GPU). It never raises: a verdict line must not break on an odd config."""
-    from engine import device_memory
+    from engine.planning import device_memory
 
     try:
         return preflight_warning(config, device_memory.gpu_free_bytes())

@@ -3,7 +3,7 @@
 Pure Python (no torch), so the Setup verdict, ``t`` in the app, ``rft train``
 and the worker itself all ask the same ``check``, and a run started by any
 route is refused, or adjusted, for the same reasons. It looks at every stage
-of the run (``engine.stages.stage_configs``) and finds:
+of the run (``engine.planning.stages.stage_configs``) and finds:
 
 - a dataset that does not exist or does not fit its stage's method;
 - a reward function whose file is missing, does not parse, or lacks the
@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
 
-from engine.config import ConfigError, DatasetConfig, RunConfig
+from engine.contract.config import ConfigError, DatasetConfig, RunConfig
 from engine.methods import MethodSpec, get_method
-from engine.models import model_problem
+from engine.models.resolve import model_problem
 from engine.rewards.needs import reward_needs
 from engine.rewards.user_files import RewardError, is_outside
-from engine.stages import stage_configs
+from engine.planning.stages import stage_configs
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.data import PreparedDataset

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.config import ConfigError, RunConfig, load_config, resolve_preset_path
+from engine.contract.config import ConfigError, RunConfig, load_config, resolve_preset_path
 from engine.methods import ppo, rm
-from engine.runs import RunDir
+from engine.contract.runs import RunDir
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from engine.config import ConfigError, RunConfig
+from engine.contract.config import ConfigError, RunConfig
 
 
 @dataclass

@@ -63,7 +63,7 @@ def adopt(ref: str) -> str:
                           "rename one of them")
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
-        from engine.fsutil import atomic_write_text
+        from engine.contract.atomic_files import atomic_write_text
 
         atomic_write_text(target, code)
     return f"{source.name}:{function}"

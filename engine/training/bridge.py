@@ -11,8 +11,8 @@ import time
 
 from transformers import TrainerCallback
 
-from engine.protocol import EventWriter, canonical_metrics
-from engine.runs import CommandReader, RunDir, RunStatus
+from engine.contract.protocol import EventWriter, canonical_metrics
+from engine.contract.runs import CommandReader, RunDir, RunStatus
 
 # Only the end-of-training log carries these (transformers 5 logs train_runtime every step).
 _SUMMARY_KEYS = {"train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss"}

@@ -3,7 +3,7 @@
 ``RFT_INJECT_OOM_AT_STEP=N`` in the worker's environment makes training raise
 ``torch.OutOfMemoryError`` as step N + 1 begins (after step N was logged and
 its state is what a checkpoint would hold), once per worker process. It lets
-the recovery path (``engine.oom_recovery``) be tested on a CPU; nothing else
+the recovery path (``engine.training.oom_recovery``) be tested on a CPU; nothing else
 sets it, and without it this module adds no callback.
 """
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.config import RunConfig, config_from_dict
-from engine.fsutil import atomic_write_text
+from engine.contract.config import RunConfig, config_from_dict
+from engine.contract.atomic_files import atomic_write_text
 
 MIN_COMPLETION_TOKENS = 16  # shorter answers than this teach an RL method nothing useful
 MAX_ACCUMULATION = 4096  # TrainingConfig's bound
@@ -154,7 +154,7 @@ def apply(config: RunConfig, changes: list[Adjustment]) -> RunConfig:
 
 def save_to_run_config(config_path: Path, changes: list[Adjustment]) -> None:
     """Write ``changes`` into a run's ``config.toml``, atomically, so a later resume starts from them."""
-    from engine.config import parse_toml
+    from engine.contract.config import parse_toml
 
     data = parse_toml(config_path.read_text(encoding="utf-8"), str(config_path))
     updated = apply(config_from_dict(data, str(config_path)), changes)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from transformers import TrainerCallback
 
-from engine.trainer_context import TrainerContext, prompt_text
+from engine.training.trainer_context import TrainerContext, prompt_text
 
 
 def sample_due(step: int, every: int, state: Any, control: Any) -> bool:
@@ -39,7 +39,7 @@ class ProbeSampler(TrainerCallback):
             return
         import torch
 
-        from engine.rollout import generate_rollouts
+        from engine.generation.rollout import generate_rollouts
 
         was_training = model.training
         model.eval()
@@ -66,7 +66,7 @@ class PairScorer(TrainerCallback):
         import torch
 
         from engine.rewards import completion_text
-        from engine.rollout import render_prompts
+        from engine.generation.rollout import render_prompts
 
         tokenizer = self.ctx.tokenizer
         was_training = model.training

@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import data
-from engine.config import ConfigError, RunConfig
+from engine.contract.config import ConfigError, RunConfig
 from engine.methods import MethodSpec, get_method
-from engine.models import Backend
-from engine.probes import probe_rows
-from engine.oom_inject import oom_injector
-from engine.oom_recovery import StageOutOfMemory, first_line, is_out_of_memory
-from engine.runs import TRAINING_STATE_FILES, checkpoint_step, latest_checkpoint
-from engine.stages import Stage, resolve_adapter
+from engine.models.resolve import Backend
+from engine.data.probes import probe_rows
+from engine.training.oom_inject import oom_injector
+from engine.training.oom_recovery import StageOutOfMemory, first_line, is_out_of_memory
+from engine.contract.runs import TRAINING_STATE_FILES, checkpoint_step, latest_checkpoint
+from engine.planning.stages import Stage, resolve_adapter
 
 if TYPE_CHECKING:  # pragma: no cover
-    from engine.worker import Worker
+    from engine.training.worker import Worker
 
 
 class StageRunner:
@@ -45,13 +45,13 @@ class StageRunner:
             self._adapter_from_checkpoint(self.resume_from)
             return "done"
         w.set_state("loading", f"checking dataset {cfg.dataset.source}")
-        from engine.preflight import reading_key
+        from engine.planning.preflight import reading_key
 
         prepared = w.prepared.pop(reading_key(cfg.dataset, spec), None) or \
             data.prepare(cfg.dataset, spec.formats, method=spec.title)
         reward_funcs, reward_weights = self._reward_functions()
 
-        from engine.models import prepare_default_model, resolve_model
+        from engine.models.resolve import prepare_default_model, resolve_model
 
         w.set_state("loading", f"loading model {cfg.model.name}")
         source = resolve_model(cfg.model.name, cfg.model.revision)
@@ -61,7 +61,7 @@ class StageRunner:
         if cfg.model.start_from and start_adapter is None:
             raise ConfigError([("model.start_from", f"no adapter found in {cfg.model.start_from!r}")])
 
-        from engine.lora import count_parameters, load_model, load_tokenizer
+        from engine.models.lora import count_parameters, load_model, load_tokenizer
 
         tokenizer = load_tokenizer(start_adapter or path)
         chat = bool(tokenizer.chat_template)
@@ -96,7 +96,7 @@ class StageRunner:
               f"train{started}")
         reward_model = getattr(cfg.method, "reward_model", None)
         if reward_model:
-            from engine.reward_model import load_reward_model
+            from engine.models.reward_model import load_reward_model
 
             w.set_state("loading", f"loading reward model {reward_model}")
             reward_funcs.append(load_reward_model(reward_model, self.backend.device))
@@ -107,10 +107,10 @@ class StageRunner:
                reward_funcs: list, reward_weights: list[float]) -> str:
         from datasets import Dataset
 
-        from engine.bridge import EventBridge
-        from engine.sampling import PairScorer, ProbeSampler, RecordingRewards
-        from engine.trainer_context import TrainerContext
-        from engine.worker import save_adapter
+        from engine.training.bridge import EventBridge
+        from engine.training.sampling import PairScorer, ProbeSampler, RecordingRewards
+        from engine.training.trainer_context import TrainerContext
+        from engine.training.worker import save_adapter
 
         w, cfg, spec = self.worker, self.config, self.spec
         if spec.uses_rewards and not reward_funcs:
@@ -198,8 +198,8 @@ class StageRunner:
             return
         import json
 
-        from engine.device_memory import cuda_free_bytes
-        from engine.memory_estimate import ModelShape, preflight_warning
+        from engine.planning.device_memory import cuda_free_bytes
+        from engine.planning.memory_estimate import ModelShape, preflight_warning
 
         try:
             shape = ModelShape.from_config(json.loads((model_dir / "config.json").read_text(encoding="utf-8")))
@@ -223,9 +223,9 @@ class StageRunner:
         import shutil
         import tempfile
 
-        from engine.fsutil import swap_dir
-        from engine.lora import load_tokenizer
-        from engine.models import prepare_default_model, resolve_model
+        from engine.contract.atomic_files import swap_dir
+        from engine.models.lora import load_tokenizer
+        from engine.models.resolve import prepare_default_model, resolve_model
 
         w, target = self.worker, self.stage.adapter_dir
         w.set_state("saving", f"saving the adapter of {checkpoint.name}")

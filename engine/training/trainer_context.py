@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.config import RunConfig
-from engine.models import Backend
+from engine.contract.config import RunConfig
+from engine.models.resolve import Backend
 
 
 @dataclass

@@ -1,6 +1,6 @@
-"""The engine worker: ``python -m engine.worker RUN_DIR [--resume]`` trains one run.
+"""The engine worker: ``python -m engine.training.worker RUN_DIR [--resume]`` trains one run.
 
-It is its own process, started detached by ``engine.launch``, so a crash, an
+It is its own process, started detached by ``engine.contract.launch``, so a crash, an
 OOM or a hung reward function never takes the UI down, and closing the UI
 does not stop training. It reads ``config.toml``, reports through
 ``events.jsonl`` and ``status.json``, and obeys ``control``. States go
@@ -8,9 +8,9 @@ queued → loading → training → saving → done | stopped | failed. With
 ``--resume`` it continues a stopped, failed or crashed run from its last
 complete checkpoint; stages that finished before are kept. An out-of-memory
 error during training does not end the run: the worker saves the step, makes
-the micro-batch smaller (``engine.oom_recovery``), records that as an
+the micro-batch smaller (``engine.training.oom_recovery``), records that as an
 ``adjusted`` event and in ``config.toml``, and resumes in this same process.
-``RFT_INJECT_OOM_AT_STEP`` fakes such an error, for tests (``engine.oom_inject``).
+``RFT_INJECT_OOM_AT_STEP`` fakes such an error, for tests (``engine.training.oom_inject``).
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from engine import oom_recovery
-from engine.config import ConfigError
-from engine.fsutil import swap_dir
-from engine.oom_recovery import StageOutOfMemory
-from engine.privacy import no_telemetry
-from engine.protocol import EventWriter
-from engine.runs import RunDir, checkpoint_step, latest_checkpoint
-from engine.stage_runner import StageRunner
+from engine.training import oom_recovery
+from engine.contract.config import ConfigError
+from engine.contract.atomic_files import swap_dir
+from engine.training.oom_recovery import StageOutOfMemory
+from engine.contract.privacy import no_telemetry
+from engine.contract.protocol import EventWriter
+from engine.contract.runs import RunDir, checkpoint_step, latest_checkpoint
+from engine.training.stage_runner import StageRunner
 
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
 
@@ -82,8 +82,8 @@ class Worker:
     def _train(self, resume: bool = False) -> str:
         self.set_state("loading", "resuming" if resume else "reading the config")
         config = self.run.load_config()
-        from engine.models import choose_backend
-        from engine.stages import plan_stages
+        from engine.models.resolve import choose_backend
+        from engine.planning.stages import plan_stages
 
         stages = plan_stages(config, self.run)
         self._preflight(config, stages)
@@ -120,7 +120,7 @@ class Worker:
         """Refuse what would fail, and leave out what only scores samples and cannot, before any model loads
         (the app and ``rft train`` ran the same check; a run started another way gets it here). The datasets
         read for it are kept for the stages, so none is read twice."""
-        from engine import preflight
+        from engine.planning import preflight
         from engine.data import DatasetError, prepare
 
         def read(dataset: Any, spec: Any) -> preflight.DatasetReading:
@@ -201,7 +201,7 @@ def save_adapter(model: Any, tokenizer: Any, target: Path) -> None:
 def describe_error(error: BaseException) -> str:
     """The error in words: our own errors already are; others get their type."""
     from engine.data import DatasetError
-    from engine.models import ModelError
+    from engine.models.resolve import ModelError
     from engine.rewards.user_files import RewardError
 
     if isinstance(error, (ConfigError, DatasetError, ModelError, RewardError, oom_recovery.CannotShrink)):
@@ -235,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     resume = "--resume" in argv
     argv = [a for a in argv if a != "--resume"]
     if len(argv) != 1:
-        print("usage: python -m engine.worker RUN_DIR [--resume]", file=sys.stderr)
+        print("usage: python -m engine.training.worker RUN_DIR [--resume]", file=sys.stderr)
         return 2
-    no_telemetry()  # also when started by hand, not through engine.launch
+    no_telemetry()  # also when started by hand, not through engine.contract.launch
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     run = RunDir(argv[0])
     if not run.exists():

@@ -8,7 +8,7 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Static
 
-from engine.runs import RunDir
+from engine.contract.runs import RunDir
 from rft_tui.run_watch import RunWatch, Series
 from rft_tui.widgets.key_footer import KeyFooter
 from rft_tui.widgets.metric_chart import MetricChart

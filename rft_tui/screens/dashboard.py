@@ -20,7 +20,7 @@ from textual.containers import Grid, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from engine.runs import RunDir
+from engine.contract.runs import RunDir
 from rft_tui.run_watch import RunWatch
 from rft_tui.screens.sample import SampleScreen
 from rft_tui.widgets.error_panel import ErrorPanel

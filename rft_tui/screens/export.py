@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select, Static
 
 from engine.export import FORMATS, GGUF_QUANTS, export_dir, sources
-from engine.runs import RunDir
+from engine.contract.runs import RunDir
 from rft_tui.screens.confirm import Confirm
 from rft_tui.widgets.key_footer import KeyFooter
 
@@ -118,7 +118,7 @@ class ExportScreen(ModalScreen[None]):
                              f"{event['seconds']:.1f} s)", style="bold green")
             self._finish()
         elif kind == "error":
-            from engine.user_traceback import user_report
+            from engine.contract.user_traceback import user_report
 
             report = user_report(event["message"], event.get("traceback"), event.get("log"))
             self.last = Text(f"export failed: {report}", style="bold red")

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Select, Static
 
 from engine.export import sources
-from engine.runs import RunDir
+from engine.contract.runs import RunDir
 from rft_tui.playground_client import PlaygroundSession
 from rft_tui.widgets.key_footer import KeyFooter
 
@@ -118,7 +118,7 @@ class PlaygroundScreen(Screen):
             notes = "; ".join(event.get("notes") or [])
             self._status("answered" + (f" · {notes}" if notes else ""), "yellow" if notes else "dim")
         elif kind == "error":
-            from engine.user_traceback import user_report
+            from engine.contract.user_traceback import user_report
 
             self.busy = bool(event.get("fatal"))
             self._status(user_report(event["message"], event.get("traceback"), event.get("log")), "bold red")

@@ -1,7 +1,7 @@
 """The reward workbench: write a reward function, check it on save, dry-run it on real answers.
 
 Reward code never runs in this process: checking and dry runs start engine
-processes (``engine.rewards.check``, ``engine.dry_run``) from worker threads,
+processes (``engine.rewards.check``, ``engine.generation.dry_run``) from worker threads,
 so a broken or hanging function cannot freeze or crash the app.
 """
 
@@ -21,10 +21,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, OptionList, Select, Static, TextArea
 
-from engine.config import RunConfig, load_config
-from engine.fsutil import atomic_write_text
+from engine.contract.config import RunConfig, load_config
+from engine.contract.atomic_files import atomic_write_text
 from engine.rewards.user_files import rewards_dir
-from engine.user_traceback import keep_full, user_report
+from engine.contract.user_traceback import keep_full, user_report
 from rft_tui.dry_run_client import run_dry_run
 from rft_tui.dry_run_report import sparkline
 from rft_tui.screens.ask_name import AskName

@@ -9,8 +9,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from engine.run_summary import RunSummarizer
-from engine.runs import RunDir, list_runs
+from engine.contract.run_summary import RunSummarizer
+from engine.contract.runs import RunDir, list_runs
 from rft_tui.screens.compare import CompareScreen
 from rft_tui.widgets.key_footer import KeyFooter
 
@@ -111,7 +111,7 @@ class RunsScreen(Screen):
         self.app.push_screen(PlaygroundScreen(run, available[0]))
 
     def action_resume(self) -> None:
-        from engine.launch import ResumeError, resume_run
+        from engine.contract.launch import ResumeError, resume_run
 
         key = self._cursor_run()
         if key is None:

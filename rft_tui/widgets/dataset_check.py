@@ -5,7 +5,7 @@ It reads the data and the model's chat template in a thread (no torch), so a
 large file or a slow disk never freezes the screen, and it re-checks whenever
 the dataset, the model or the method changes. What it read of each stage's
 dataset is kept in ``readings`` for the pre-flight check behind the Setup
-verdict (``engine.preflight``), which so never reads a dataset itself.
+verdict (``engine.planning.preflight``), which so never reads a dataset itself.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from engine.config import RunConfig
-from engine.preflight import DatasetReading, read_dataset, read_datasets, reading_key
+from engine.contract.config import RunConfig
+from engine.planning.preflight import DatasetReading, read_dataset, read_datasets, reading_key
 
 PREVIEW_ROWS, CELL_CHARS = 5, 40
 KEPT_READINGS = 32  # typing a path checks every prefix of it; older readings are dropped
@@ -46,11 +46,11 @@ def _cell(value: Any) -> str:
 
 def run_check(config: RunConfig) -> CheckResult:
     """Load and validate the dataset for the method, and render its first row (pure Python)."""
-    from engine.chat_preview import render_example
+    from engine.models.chat_template import render_example
     from engine.data import DatasetError, load_rows, prepare
     from engine.methods import get_method
-    from engine.chat_preview import chat_template
-    from engine.models import ModelError, cached_models, predict_backend, resolve_model
+    from engine.models.chat_template import chat_template
+    from engine.models.resolve import ModelError, cached_models, predict_backend, resolve_model
 
     spec = get_method(config.method_name)
     try:

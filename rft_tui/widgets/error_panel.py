@@ -1,6 +1,6 @@
 """A failed run's error in words first; below it the frames of the user's own code, folded, if any.
 
-rft's own frames are never shown here (``engine.user_traceback``): the run's
+rft's own frames are never shown here (``engine.contract.user_traceback``): the run's
 ``worker.log`` and ``events.jsonl`` keep the whole traceback, and the panel
 says so.
 """
@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Collapsible, Static
 
-from engine.user_traceback import user_traceback
+from engine.contract.user_traceback import user_traceback
 
 DETAILS = "the full traceback is in the run folder's worker.log and events.jsonl"
 

@@ -20,11 +20,11 @@ from typing import Any, Callable
 
 import pytest
 
-from engine.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, load_config
+from engine.contract.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, load_config
 from engine.data import DatasetError, check_lengths, prepare
 from engine.export import ExportError
 from engine.methods import get_method
-from engine.models import ModelError, choose_backend, resolve_model
+from engine.models.resolve import ModelError, choose_backend, resolve_model
 from engine.rewards.user_files import RewardError
 from tests.conftest import tiny_config, wait_final
 from tests.engine.test_reward_sandbox import USER_FILE  # functions that pass the load check, then misbehave
@@ -95,13 +95,13 @@ def reward(function: str, timeout_s: float = 5.0):
 
 
 def preflight(name: str, overrides: Callable[[World], list[str]], files: dict[str, str] | None = None):
-    """What ``rft train``, the app's t and the worker refuse before any model loads (engine.preflight)."""
+    """What ``rft train``, the app's t and the worker refuse before any model loads (engine.planning.preflight)."""
     def setup(world: World):
         for file, text in (files or {}).items():
             _write(world, file, text)
 
         def act():
-            from engine.preflight import check
+            from engine.planning.preflight import check
 
             report = check(load_config(name, overrides(world)))
             if report.problems:
@@ -115,7 +115,7 @@ def model(name_of: Callable[[World], str]):
 
 
 def lora_targets(world: World):
-    from engine.lora import load_model
+    from engine.models.lora import load_model
 
     path = world.tiny_model()
     return lambda: load_model(path, choose_backend("transformers"), ModelConfig(name=str(path)),
@@ -128,8 +128,8 @@ def worker_error(sections: Callable[[World], dict]):
         config = tiny_config(world.tiny_model(), world.user.parent / "runs", **sections(world))
 
         def act():
-            from engine.launch import start_run
-            from engine.protocol import read_events
+            from engine.contract.launch import start_run
+            from engine.contract.protocol import read_events
 
             run, _ = start_run(config)
             assert wait_final(run, timeout=300).state == "failed"
@@ -285,7 +285,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def finished_run(tiny_model_dir, tmp_path_factory):
-    from engine.launch import start_run
+    from engine.contract.launch import start_run
 
     runs = tmp_path_factory.mktemp("bad-input-runs")
     run, _ = start_run(tiny_config(tiny_model_dir, runs, training={"max_steps": 2, "save_steps": 2,

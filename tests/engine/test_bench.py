@@ -9,7 +9,7 @@ from bench.first_step import PHASES, overlap, phase_times
 from bench.grpo_generation import bare_speeds, rft_summary, step_breakdown
 from bench.step_log import StepPoint, bare_steps, first_difference, median_step_per_s, rft_steps, steps_per_s
 from bench.ui_load import lag_stats
-from engine.protocol import read_events
+from engine.contract.protocol import read_events
 
 
 def test_steps_per_second_and_first_differing_step(tmp_path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.chat_preview import render_example
+from engine.models.chat_template import render_example
 
 
 def test_chatml_row_splits_at_the_answer(tiny_model_dir):

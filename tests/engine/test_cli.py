@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from engine.runs import find_run
-from engine.protocol import read_events
+from engine.contract.runs import find_run
+from engine.contract.protocol import read_events
 
 
 def _rft(*args: str, cwd=None, timeout: float = 240) -> subprocess.CompletedProcess:

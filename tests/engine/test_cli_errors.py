@@ -119,8 +119,8 @@ CASES = [
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
     """The user's folder: reward files, two presets, and two runs (one failed early, one finished)."""
-    from engine.config import load_config
-    from engine.runs import RunDir, RunStatus, create_run
+    from engine.contract.config import load_config
+    from engine.contract.runs import RunDir, RunStatus, create_run
 
     home = tmp_path_factory.mktemp("cli-errors")
     (home / "rewards").mkdir()
@@ -164,7 +164,7 @@ def test_a_bug_of_rfts_prints_its_message_and_where_the_traceback_is_kept(tmp_pa
     """No bug of rft's is known to provoke for real, so one is planted: the runs listing gets a status (not a
     list of runs) from rft's own status reader, put in directly so that no frame of this file sits between."""
     import rft_tui.cli as cli
-    from engine.runs import RunStatus
+    from engine.contract.runs import RunStatus
 
     monkeypatch.setenv("RFT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(cli, "list_runs", RunStatus.from_dict)

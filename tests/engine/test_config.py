@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import (
+from engine.contract.config import (
     PRESETS_DIR,
     ConfigError,
     RunConfig,

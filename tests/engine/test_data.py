@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import DatasetConfig
+from engine.contract.config import DatasetConfig
 from engine.data import FORMAT_COLUMNS, DatasetError, count_truncated, detect_format, prepare, probe_prompts
 
 SFT = ("messages", "prompt_completion", "text")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.launch import start_run
-from engine.models import DEFAULT_MODEL_TITLE, default_gguf_path, prepare_default_model, resolve_model
+from engine.contract.launch import start_run
+from engine.models.resolve import DEFAULT_MODEL_TITLE, default_gguf_path, prepare_default_model, resolve_model
 from tests.conftest import tiny_config, wait_final
 
 pytestmark = pytest.mark.slow

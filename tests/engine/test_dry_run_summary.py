@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import config_from_dict
-from engine.dry_run import dry_run
+from engine.contract.config import config_from_dict
+from engine.generation.dry_run import dry_run
 
 
 @pytest.mark.parametrize("texts, constant", [(["<answer>72</answer>"], False),

@@ -7,8 +7,8 @@ import random
 import signal
 import time
 
-from engine.launch import resume_run, start_run
-from engine.protocol import read_events
+from engine.contract.launch import resume_run, start_run
+from engine.contract.protocol import read_events
 from tests.conftest import tiny_config, wait_final
 
 RUNS = 20

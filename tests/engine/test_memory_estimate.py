@@ -8,9 +8,9 @@ import stat
 
 import pytest
 
-from engine import device_memory
-from engine.config import config_from_dict
-from engine.memory_estimate import BUILTIN_CONFIG, GIB, ModelShape, estimate, model_config_json, preflight_warning
+from engine.planning import device_memory
+from engine.contract.config import config_from_dict
+from engine.planning.memory_estimate import BUILTIN_CONFIG, GIB, ModelShape, estimate, model_config_json, preflight_warning
 
 LLAMA_3_8B = {"hidden_size": 4096, "num_hidden_layers": 32, "intermediate_size": 14336, "vocab_size": 128256,
               "num_attention_heads": 32, "num_key_value_heads": 8, "tie_word_embeddings": False}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.wording import clause
+from engine.contract.wording import clause
 
 HUB_MESSAGE = ("An error happened while trying to locate the files on the Hub. "
                "Please check your connection and try again.")
@@ -24,7 +24,7 @@ def test_a_failed_model_download_reads_as_one_sentence(monkeypatch):
     import huggingface_hub
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    from engine.models import ModelError, resolve_model
+    from engine.models.resolve import ModelError, resolve_model
 
     def snapshot_download(repo_id, revision=None, local_files_only=False):
         if local_files_only:
@@ -42,7 +42,7 @@ def test_a_failed_model_download_reads_as_one_sentence(monkeypatch):
 def test_a_failed_dataset_download_reads_as_one_sentence(monkeypatch):
     import datasets
 
-    from engine.config import DatasetConfig
+    from engine.contract.config import DatasetConfig
     from engine.data import DatasetError, load_rows
 
     def load_dataset(*args, **kwargs):

@@ -9,9 +9,9 @@ import statistics
 
 import pytest
 
-from engine.config import RunConfig
-from engine.launch import start_run
-from engine.protocol import read_events
+from engine.contract.config import RunConfig
+from engine.contract.launch import start_run
+from engine.contract.protocol import read_events
 from tests.conftest import tiny_config, wait_final
 
 FORMAT_AND_CORRECTNESS = [{"name": "format"}, {"name": "correctness"}]
@@ -176,7 +176,7 @@ def test_rl_methods_raise_a_learnable_reward(tiny_model_dir, tmp_path, method):
 
 
 def test_packing_is_allowed_only_where_packed_examples_stay_apart():
-    from engine.config import ConfigError
+    from engine.contract.config import ConfigError
     from engine.methods.sft import check_packing
 
     check_packing("unsloth", "sdpa")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.chat_preview import render_chat
+from engine.models.chat_template import render_chat
 from engine.export.modelfile import modelfile, role_wrapping
 from tests.fixtures.tiny_model import CHATML
 

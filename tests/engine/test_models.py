@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.models import cached_models, predict_backend
+from engine.models.resolve import cached_models, predict_backend
 
 
 def test_cached_models_lists_snapshots_with_a_config(tmp_path, monkeypatch):

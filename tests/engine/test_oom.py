@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import RunConfig, config_from_dict
-from engine.launch import start_run
-from engine.oom_inject import ENV
-from engine.oom_recovery import CannotShrink, apply, is_out_of_memory, shrink
-from engine.protocol import read_events
+from engine.contract.config import RunConfig, config_from_dict
+from engine.contract.launch import start_run
+from engine.training.oom_inject import ENV
+from engine.training.oom_recovery import CannotShrink, apply, is_out_of_memory, shrink
+from engine.contract.protocol import read_events
 from tests.conftest import tiny_config, wait_final
 
 SHORT = [{"name": "length", "params": {"target_chars": 0, "tolerance": 30}}]

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from engine.methods.ppo_math import (
+from engine.training.trainers.ppo_math import (
     clipped_surrogate_loss,
     clipped_value_loss,
     compute_gae,

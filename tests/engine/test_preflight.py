@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import ConfigError, config_from_dict, load_config
-from engine.launch import start_run
-from engine.preflight import check
-from engine.protocol import read_events
+from engine.contract.config import ConfigError, config_from_dict, load_config
+from engine.contract.launch import start_run
+from engine.planning.preflight import check
+from engine.contract.protocol import read_events
 from tests.conftest import tiny_config, wait_final
 
 # The user's own preference pairs, in columns of their own naming, with no 'answer' column.

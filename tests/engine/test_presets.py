@@ -10,9 +10,9 @@ import math
 
 import pytest
 
-from engine.config import PRESETS_DIR, load_config
-from engine.launch import start_run
-from engine.protocol import read_events
+from engine.contract.config import PRESETS_DIR, load_config
+from engine.contract.launch import start_run
+from engine.contract.protocol import read_events
 from tests.conftest import wait_final
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.protocol import SCHEMA_VERSION, EventTail, EventWriter, canonical_metrics, read_events
+from engine.contract.protocol import SCHEMA_VERSION, EventTail, EventWriter, canonical_metrics, read_events
 
 
 def test_events_carry_version_time_and_type(tmp_path):

@@ -7,10 +7,10 @@ import signal
 
 import pytest
 
-from engine.config import RunConfig
-from engine.launch import ResumeError, resume_run, start_run
-from engine.protocol import read_events
-from engine.runs import RunDir
+from engine.contract.config import RunConfig
+from engine.contract.launch import ResumeError, resume_run, start_run
+from engine.contract.protocol import read_events
+from engine.contract.runs import RunDir
 from tests.conftest import tiny_config, wait_final, wait_for
 
 SHORT = [{"name": "length", "params": {"target_chars": 0, "tolerance": 30}}]

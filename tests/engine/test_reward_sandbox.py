@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from engine.config import RunConfig
-from engine.launch import start_run
-from engine.protocol import read_events
+from engine.contract.config import RunConfig
+from engine.contract.launch import start_run
+from engine.contract.protocol import read_events
 from engine.rewards.sandbox import SandboxedReward, guard, validate
 from engine.rewards.user_files import RewardError, resolve_reward
 from tests.conftest import tiny_config, wait_final

@@ -9,9 +9,9 @@ import subprocess
 import sys
 import time
 
-from engine.config import config_from_dict
-from engine.run_summary import summarize
-from engine.runs import RunDir, RunStatus, create_run, find_run, list_runs
+from engine.contract.config import config_from_dict
+from engine.contract.run_summary import summarize
+from engine.contract.runs import RunDir, RunStatus, create_run, find_run, list_runs
 
 
 def _config(tmp_path, **output):
@@ -101,7 +101,7 @@ def test_list_find_and_summarize(tmp_path):
 
 
 def test_summarizer_reads_only_appended_events(tmp_path):
-    from engine.run_summary import RunSummarizer
+    from engine.contract.run_summary import RunSummarizer
 
     run = create_run(_config(tmp_path, run_name="inc"))
     summarizer = RunSummarizer()

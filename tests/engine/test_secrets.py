@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import ConfigError, apply_overrides, config_from_dict
-from engine.launch import start_run
-from engine.presets import save_preset
-from engine.privacy import TELEMETRY_OFF
+from engine.contract.config import ConfigError, apply_overrides, config_from_dict
+from engine.contract.launch import start_run
+from engine.contract.presets import save_preset
+from engine.contract.privacy import TELEMETRY_OFF
 from tests.conftest import tiny_config, wait_final
 
 SECRET = "hf_test_secret_value"

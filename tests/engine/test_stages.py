@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import ConfigError, RunConfig, config_from_dict
-from engine.launch import start_run
-from engine.protocol import read_events
-from engine.runs import create_run
-from engine.stages import plan_stages
+from engine.contract.config import ConfigError, RunConfig, config_from_dict
+from engine.contract.launch import start_run
+from engine.contract.protocol import read_events
+from engine.contract.runs import create_run
+from engine.planning.stages import plan_stages
 from tests.conftest import tiny_config, wait_final
 
 

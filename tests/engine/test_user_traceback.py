@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from engine.user_traceback import is_rft_file, is_user_file, user_report, user_traceback
+from engine.contract.user_traceback import is_rft_file, is_user_file, user_report, user_traceback
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,11 +75,11 @@ def test_a_traceback_of_rfts_code_only_leaves_nothing_and_the_report_says_where_
 def test_whose_files_are_whose(tmp_path):
     import json
 
-    import engine.dry_run
+    import engine.generation.dry_run
     import rft_tui.cli
 
-    assert is_rft_file(engine.dry_run.__file__) and is_rft_file(rft_tui.cli.__file__)
-    assert is_rft_file("engine/worker.py") and not is_rft_file(str(tmp_path / "engine.py"))
+    assert is_rft_file(engine.generation.dry_run.__file__) and is_rft_file(rft_tui.cli.__file__)
+    assert is_rft_file("engine/training/worker.py") and not is_rft_file(str(tmp_path / "engine.py"))
     assert is_user_file(str(tmp_path / "rewards" / "mine.py"))
     assert not is_user_file(json.__file__) and not is_user_file("<frozen importlib._bootstrap>")
-    assert not is_user_file(engine.dry_run.__file__)
+    assert not is_user_file(engine.generation.dry_run.__file__)

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from engine.launch import ALLOCATOR_ENV, launch_worker, start_run, worker_env
-from engine.protocol import read_events
-from engine.runs import create_run
+from engine.contract.launch import ALLOCATOR_ENV, launch_worker, start_run, worker_env
+from engine.contract.protocol import read_events
+from engine.contract.runs import create_run
 from tests.conftest import tiny_config, wait_final, wait_for
 
 # Eight rows the tiny model can memorise.
@@ -76,7 +76,7 @@ def test_stop_mid_run_saves_a_checkpoint_and_the_adapter(tiny_model_dir, tmp_pat
     wait_for(run, lambda s: any(e["type"] == "checkpoint" for e in read_events(run.events_path)), what="a checkpoint")
 
     # A second worker on the same run directory must refuse, not corrupt it.
-    second = subprocess.run([sys.executable, "-m", "engine.worker", str(run.path)], capture_output=True, text=True,
+    second = subprocess.run([sys.executable, "-m", "engine.training.worker", str(run.path)], capture_output=True, text=True,
                             timeout=60)
     assert second.returncode == 3 and "already running" in second.stderr
 
@@ -133,7 +133,7 @@ def test_missing_columns_fail_before_any_model_loads(tmp_path):
 def test_model_errors_say_what_to_do(tmp_path, model, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    from engine.models import ModelError, resolve_model
+    from engine.models.resolve import ModelError, resolve_model
 
     with pytest.raises(ModelError) as info:
         resolve_model(model)

@@ -7,9 +7,9 @@ import subprocess
 import sys
 import time
 
-from engine.launch import start_run
-from engine.protocol import read_events
-from engine.runs import FINAL_STATES, RunDir, find_run
+from engine.contract.launch import start_run
+from engine.contract.protocol import read_events
+from engine.contract.runs import FINAL_STATES, RunDir, find_run
 from rft_tui.app import RftApp
 from rft_tui.screens.dashboard import DashboardScreen
 from rft_tui.widgets.config_form import ConfigForm, _dom_id
@@ -259,7 +259,7 @@ def test_browse_fills_the_focused_field_with_a_picked_file(tmp_path, monkeypatch
 
 
 def test_a_run_whose_reward_fails_leaves_the_app_and_other_runs_alive(tiny_model_dir, tmp_path, monkeypatch):
-    from engine.config import RunConfig
+    from engine.contract.config import RunConfig
 
     folder = tmp_path / "rewards"
     folder.mkdir()

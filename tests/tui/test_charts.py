@@ -9,8 +9,8 @@ import json
 import math
 import re
 
-from engine.fsutil import atomic_write_json
-from engine.runs import RunDir
+from engine.contract.atomic_files import atomic_write_json
+from engine.contract.runs import RunDir
 from rft_tui.app import RftApp
 from rft_tui.run_watch import Series
 from rft_tui.widgets.metric_chart import MetricChart, nice_ticks, thin, tick_labels

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from textual.widgets._footer import FooterKey
 
-from engine.fsutil import atomic_write_json
-from engine.launch import start_run
-from engine.runs import RunDir
+from engine.contract.atomic_files import atomic_write_json
+from engine.contract.launch import start_run
+from engine.contract.runs import RunDir
 from rft_tui.app import RftApp
 from rft_tui.screens.dashboard import DashboardScreen
 from rft_tui.widgets.metric_chart import MetricChart

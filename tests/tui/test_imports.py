@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 HEAVY = ("torch", "transformers", "trl", "peft", "unsloth", "datasets")
-UI_MODULES = ("rft_tui", "rft_tui.cli", "rft_tui.follow", "engine.config", "engine.protocol", "engine.runs",
-              "engine.run_summary", "engine.launch", "engine.methods", "engine.data", "engine.stages",
-              "engine.rewards", "engine.rewards.user_files", "engine.rewards.sandbox", "engine.chat_preview",
-              "engine.presets", "rft_tui.app", "rft_tui.dry_run_client", "rft_tui.dry_run_report",
-              "engine.memory_estimate", "engine.device_memory", "engine.oom_recovery", "engine.preflight",
+UI_MODULES = ("rft_tui", "rft_tui.cli", "rft_tui.follow", "engine.contract.config", "engine.contract.protocol", "engine.contract.runs",
+              "engine.contract.run_summary", "engine.contract.launch", "engine.methods", "engine.data", "engine.planning.stages",
+              "engine.rewards", "engine.rewards.user_files", "engine.rewards.sandbox", "engine.models.chat_template",
+              "engine.contract.presets", "rft_tui.app", "rft_tui.dry_run_client", "rft_tui.dry_run_report",
+              "engine.planning.memory_estimate", "engine.planning.device_memory", "engine.training.oom_recovery", "engine.planning.preflight",
               "engine.rewards.needs")
 
 

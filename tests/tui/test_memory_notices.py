@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from engine import device_memory
-from engine.runs import RunDir
+from engine.planning import device_memory
+from engine.contract.runs import RunDir
 from rft_tui.app import RftApp
 from rft_tui.screens.dashboard import DashboardScreen
 from tests.fixtures.fake_runs import oom_adjusted_run

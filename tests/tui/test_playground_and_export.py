@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from engine.launch import start_run
-from engine.runs import RunDir
+from engine.contract.launch import start_run
+from engine.contract.runs import RunDir
 from rft_tui.app import RftApp
 from rft_tui.screens.confirm import Confirm
 from rft_tui.screens.export import ExportScreen

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from engine.launch import start_run
-from engine.protocol import read_events
+from engine.contract.launch import start_run
+from engine.contract.protocol import read_events
 from rft_tui.app import RftApp
 from rft_tui.screens.dashboard import DashboardScreen
 from tests.conftest import tiny_config, wait_final, wait_for

@@ -64,7 +64,7 @@ def test_write_save_check_and_dry_run_a_reward(tiny_model_dir, tmp_path, monkeyp
 def test_reward_code_from_outside_is_shown_and_runs_only_after_yes(tiny_model_dir, tmp_path, monkeypatch):
     from textual.widgets import OptionList
 
-    from engine.runs import list_runs
+    from engine.contract.runs import list_runs
     from rft_tui.screens.dashboard import DashboardScreen
     from rft_tui.screens.trust_reward import TrustRewardCode
     from tests.conftest import wait_final

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from textual.widgets._footer import FooterKey
 
-from engine.fsutil import atomic_write_json
-from engine.runs import RunDir
+from engine.contract.atomic_files import atomic_write_json
+from engine.contract.runs import RunDir
 from rft_tui.app import RftApp
 from rft_tui.screens.dashboard import DashboardScreen
 from rft_tui.screens.sample import SampleScreen

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from engine.runs import RunDir
+from engine.contract.runs import RunDir
 from rft_tui.app import RftApp
 from rft_tui.run_watch import MAX_SAMPLES
 from rft_tui.widgets.samples_panel import SamplesPanel

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.runs import list_runs
+from engine.contract.runs import list_runs
 from rft_tui.app import RftApp
 from rft_tui.screens.dashboard import DashboardScreen
 from rft_tui.widgets.config_form import _dom_id

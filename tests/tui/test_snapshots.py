@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from engine.runs import RunDir
+from engine.contract.runs import RunDir
 from rft_tui.app import RftApp
 from tests.fixtures.fake_runs import failed_run, grpo_run
 

@@ -19,10 +19,10 @@ import torch
 from torch import nn
 from transformers import TrainerControl, TrainerState, TrainingArguments, get_scheduler
 
-from engine.methods import ppo_math as pm
+from engine.training.trainers import ppo_math as pm
 from engine.methods.ppo import Params
-from engine.rollout import RolloutBatch, generate_rollouts, sequence_forward
-from engine.trainer_context import TrainerContext
+from engine.generation.rollout import RolloutBatch, generate_rollouts, sequence_forward
+from engine.training.trainer_context import TrainerContext
 
 RNG_FILE = "rng_state.pt"
 
