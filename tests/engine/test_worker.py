@@ -95,7 +95,8 @@ def test_stop_mid_run_saves_a_checkpoint_and_the_adapter(tiny_model_dir, tmp_pat
 def test_sigkill_reads_as_crashed_and_keeps_the_metrics(tiny_model_dir, tmp_path):
     config = tiny_config(tiny_model_dir, tmp_path / "runs", training={"max_steps": 100000})
     run, process = start_run(config)
-    wait_for(run, lambda s: s.state == "training" and s.step >= 3, what="step 3")
+    # status.json shows a step as it ends, and its metrics event follows: at step 4, step 3's is written.
+    wait_for(run, lambda s: s.state == "training" and s.step >= 4, what="step 4")
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     status = run.status()
