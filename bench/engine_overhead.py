@@ -33,9 +33,17 @@ from pathlib import Path
 
 from bench.bare_trl import Settings, settings_json
 from bench.record import CpuClock, busy_processes, command_line, median, pin_threads, ratio, table, write_record
-from bench.step_log import (StepPoint, bare_steps, cpu_per_step, first_difference, median_step_per_s, rft_steps,
-                            steps_per_s)
-from engine.contract.config import RunConfig, config_from_dict, load_config
+from bench.step_log import (
+    StepPoint,
+    bare_steps,
+    cpu_per_step,
+    first_difference,
+    median_step_per_s,
+    rft_steps,
+    steps_per_s,
+)
+from engine.contract.config import RunConfig, config_from_dict
+from engine.contract.presets import load_config
 
 TARGET = 0.97
 # Per method: the preset's settings, with what keeps a CPU run short.
@@ -129,7 +137,7 @@ def resolve_model(name: str, work: Path) -> str:
 
         return str(build_tiny_model(work / "tiny-model"))
     if name == "default":
-        from engine.models.resolve import prepare_default_model
+        from engine.models.default_model import prepare_default_model
 
         return str(prepare_default_model())
     return name

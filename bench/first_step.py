@@ -30,7 +30,8 @@ from pathlib import Path
 from bench.engine_overhead import bare_settings
 from bench.record import busy_processes, command_line, median, pin_threads, ratio, table, write_record
 from bench.worker_hooks import launch
-from engine.contract.config import RunConfig, load_config
+from engine.contract.config import RunConfig
+from engine.contract.presets import load_config
 from engine.models.resolve import DEFAULT_MODEL_TITLE
 
 PHASES = ["process start, config, backend", "dataset", "model load", "trainer set-up", "step 1"]

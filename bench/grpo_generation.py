@@ -30,7 +30,8 @@ from pathlib import Path
 
 from bench.record import busy_processes, command_line, median, pin_threads, ratio, table, write_record
 from bench.worker_hooks import launch
-from engine.contract.config import RunConfig, config_from_dict, load_config
+from engine.contract.config import RunConfig, config_from_dict
+from engine.contract.presets import load_config
 
 GENERATE = ".transformers.generate"
 
@@ -98,7 +99,7 @@ def run_rft(config: RunConfig) -> list[dict]:
 def bare_settings(config: RunConfig, calls: int, merged: bool) -> dict:
     from engine import data
     from engine.methods import get_method
-    from engine.models.resolve import prepare_default_model
+    from engine.models.default_model import prepare_default_model
     from engine.planning.stages import resolve_adapter
 
     prepared = data.prepare(config.dataset, get_method("grpo").formats, method="GRPO")

@@ -19,8 +19,9 @@ from datetime import datetime
 from rich.console import Console
 from rich.table import Table
 
-from engine.contract.config import ConfigError, load_config
+from engine.contract.config import ConfigError
 from engine.contract.launch import launch_worker
+from engine.contract.presets import load_config
 from engine.contract.run_summary import summarize
 from engine.contract.runs import RunDir, create_run, default_runs_dir, find_run, list_runs
 from engine.contract.user_traceback import keep_full, user_report

@@ -50,4 +50,4 @@ fi
 
 # Converts the GGUF to a cached safetensors copy the first time (~20 s); instant after.
 HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}" "$VENV/bin/python" -c \
-    "from engine.models.resolve import prepare_default_model; prepare_default_model(progress=print)"
+    "from engine.models.default_model import prepare_default_model; prepare_default_model(progress=print)"

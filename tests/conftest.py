@@ -103,7 +103,7 @@ def wait_final(run: RunDir, timeout: float = 180.0) -> RunStatus:
 @pytest.fixture(scope="session")
 def smol_tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny model with the built-in model's tokenizer, which llama.cpp's GGUF converter knows."""
-    from engine.models.resolve import prepare_default_model
+    from engine.models.default_model import prepare_default_model
     from tests.fixtures.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("smol-tiny-model"), tokenizer_from=prepare_default_model())

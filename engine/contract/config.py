@@ -18,15 +18,16 @@ import tomli_w
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from engine.contract.atomic_files import atomic_write_text
+from engine.contract.errors import ExplainedError
+from engine.contract.schema_base import StrictModel
 from engine.methods import METHODS
 from engine.rewards import BUILTIN_REWARDS, make_reward
-from engine.contract.schema_base import StrictModel
 
 DEFAULT_MODEL = "default"
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets"
 
 
-class ConfigError(ValueError):
+class ConfigError(ExplainedError, ValueError):
     """A config that cannot be used, with one ``(field path, reason)`` per problem."""
 
     def __init__(self, problems: list[tuple[str, str]], source: str | None = None):
@@ -262,28 +263,6 @@ def parse_toml(text: str, source: str | None = None) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([("", f"not valid TOML: {error}")], source) from None
-
-
-def resolve_preset_path(name_or_path: str | Path) -> Path:
-    """A preset file path, or the name of a shipped or saved preset ('sft' → presets/sft.toml)."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    from engine.contract.presets import list_presets  # presets builds on this module
-
-    for preset in list_presets():
-        if preset.name == str(name_or_path):
-            return preset.path
-    known = ", ".join(p.name for p in list_presets())
-    raise ConfigError([("", f"no preset file {str(name_or_path)!r}; presets: {known}")])
-
-
-def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> RunConfig:
-    """Load a preset (file or shipped name) and apply ``key=value`` overrides."""
-    path = resolve_preset_path(name_or_path)
-    data = parse_toml(path.read_text(encoding="utf-8"), str(path))
-    apply_overrides(data, overrides or [], str(path))
-    return config_from_dict(data, str(path))
 
 
 def save_config(config: RunConfig, path: str | Path, overwrite: bool = False) -> Path:

@@ -1,4 +1,4 @@
-"""Presets: the shipped ones (read-only) and the user's own (saved, loaded, deleted).
+"""Presets: the shipped ones (read-only) and the user's own (saved, loaded, deleted), and loading one.
 
 User presets live in ``$RFT_PRESETS_DIR``, else ``$XDG_CONFIG_HOME/rft/presets``,
 else ``~/.config/rft/presets``. A user preset with a shipped preset's name is
@@ -12,7 +12,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.contract.config import PRESETS_DIR, RunConfig, save_config
+from engine.contract.config import (
+    PRESETS_DIR,
+    ConfigError,
+    RunConfig,
+    apply_overrides,
+    config_from_dict,
+    parse_toml,
+    save_config,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # Shipped presets in the order a newcomer meets them (the README's methods table): SFT first, so the
@@ -69,3 +77,23 @@ def delete_preset(name: str) -> Path:
         raise FileNotFoundError(f"no preset {name!r} in {user_presets_dir()}")
     path.unlink()
     return path
+
+
+def resolve_preset_path(name_or_path: str | Path) -> Path:
+    """A preset file path, or the name of a shipped or saved preset ('sft' → presets/sft.toml)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    for preset in list_presets():
+        if preset.name == str(name_or_path):
+            return preset.path
+    known = ", ".join(p.name for p in list_presets())
+    raise ConfigError([("", f"no preset file {str(name_or_path)!r}; presets: {known}")])
+
+
+def load_config(name_or_path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Load a preset (file or shipped name) and apply ``key=value`` overrides."""
+    path = resolve_preset_path(name_or_path)
+    data = parse_toml(path.read_text(encoding="utf-8"), str(path))
+    apply_overrides(data, overrides or [], str(path))
+    return config_from_dict(data, str(path))

@@ -106,7 +106,7 @@ def user_report(message: str, traceback: str | None = None, details: str | None 
 def keep_full(name: str, text: str) -> Path:
     """Write a full traceback to ``logs/NAME.log`` in rft's cache (the latest one); returns the file."""
     from engine.contract.atomic_files import atomic_write_text
-    from engine.models.resolve import cache_dir
+    from engine.contract.user_cache import cache_dir
 
     path = cache_dir() / "logs" / f"{name}.log"
     path.parent.mkdir(parents=True, exist_ok=True)

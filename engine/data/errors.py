@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.contract.errors import ExplainedError
 
-class DatasetError(ValueError):
+
+class DatasetError(ExplainedError, ValueError):
     """A dataset that cannot be used, saying what is wrong, where, and how to fix it."""
 
 

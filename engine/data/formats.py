@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.contract.config import DatasetConfig
 from engine.data.errors import DatasetError
 
@@ -91,3 +93,11 @@ def detect_format(columns: set[str], cfg: DatasetConfig, accepted: tuple[str, ..
         f"Rename your columns or map them in the preset ({', '.join(settings)}), "
         "e.g. dataset.prompt_column = \"question\"."
     )
+
+
+def prompt_text(prompt: Any) -> str:
+    """The user's words of a prompt: the last user turn of a chat, or the string itself."""
+    if isinstance(prompt, list):
+        users = [turn["content"] for turn in prompt if turn.get("role") == "user"]
+        return users[-1] if users else (prompt[-1]["content"] if prompt else "")
+    return str(prompt)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.contract.errors import ExplainedError
 from engine.contract.runs import RunDir, complete_checkpoints
 
 FORMATS = ("adapter", "merged", "gguf")
@@ -20,7 +21,7 @@ CONVERTER_QUANTS = ("f16", "q8_0")  # written by llama.cpp's converter itself; s
 FINAL = "final"
 
 
-class ExportError(RuntimeError):
+class ExportError(ExplainedError, RuntimeError):
     """An export that cannot be made or did not pass its check; the message says why and what to do."""
 
 

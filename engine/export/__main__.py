@@ -14,9 +14,9 @@ import json
 import sys
 from dataclasses import asdict
 
+from engine.contract.privacy import no_telemetry
 from engine.export import FINAL, FORMATS, GGUF_QUANTS, ExportError
 from engine.export.staging import ExportExists
-from engine.contract.privacy import no_telemetry
 
 EXIT_OK, EXIT_FAILED, EXIT_EXISTS = 0, 1, 3
 
@@ -48,12 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         _emit("error", message=str(error), exists=True)
         return EXIT_EXISTS
     except (ExportError, FileNotFoundError, OSError, ValueError) as error:
-        from engine.training.worker import describe_error
+        from engine.contract.errors import describe_error
 
         if isinstance(error, OSError) and error.errno == 28:
             message = "The disk is full, so the export was not kept; free some space and export again."
         else:
-            message = str(error) if isinstance(error, ExportError) else describe_error(error)
+            message = describe_error(error)  # an ExportError's own message, or the error's type and text
         _emit("error", message=message, exists=False)
         return EXIT_FAILED
     _emit("done", **asdict(result))

@@ -34,7 +34,7 @@ def greedy_answers(model: Any, tokenizer: Any, prompts: list[Any], max_new_token
     """Each prompt answered alone (no padding), greedily, up to and including the end-of-turn token."""
     import torch
 
-    from engine.generation.rollout import render_prompts
+    from engine.models.chat_template import render_prompts
 
     device = next(model.parameters()).device
     answers = []
@@ -55,7 +55,7 @@ def choice_margin(model: Any, tokenizer: Any, prompt: Any, prefix: list[int], a:
     """How far apart ``model`` scores tokens ``a`` and ``b`` after ``prompt`` + ``prefix`` (in logits)."""
     import torch
 
-    from engine.generation.rollout import render_prompts
+    from engine.models.chat_template import render_prompts
 
     device = next(model.parameters()).device
     ids = tokenizer(render_prompts(tokenizer, [prompt])[0], add_special_tokens=False)["input_ids"] + prefix

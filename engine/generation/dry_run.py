@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.contract.config import RunConfig, config_from_dict
 from engine.contract.atomic_files import atomic_write_json
+from engine.contract.config import RunConfig, config_from_dict
 from engine.contract.privacy import no_telemetry
 
 SPREAD_EPS = 1e-6
@@ -42,9 +42,11 @@ def _reference(row: dict[str, Any]) -> str:
 
 def _generate(config: RunConfig, rows: list[dict[str, Any]], per_prompt: int) -> list[list[str]]:
     """Sample ``per_prompt`` answers for each row's prompt with the base model (or its starting adapter)."""
-    from engine.models.lora import load_model
-    from engine.models.resolve import choose_backend, prepare_default_model, resolve_model
     from engine.generation.rollout import generate_rollouts
+    from engine.models.backend import choose_backend
+    from engine.models.default_model import prepare_default_model
+    from engine.models.lora import load_model
+    from engine.models.resolve import resolve_model
     from engine.planning.stages import resolve_adapter
 
     backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype)
@@ -123,7 +125,7 @@ def dry_run(config: RunConfig, n: int, source: str, per_prompt: int, texts: list
         totals = [sum(w * (scores[name][i] or 0.0) for name, _, w in functions) for i in range(len(answers))]
         if len(answers) > 1 and max(totals) - min(totals) < SPREAD_EPS:
             zero_spread += 1
-        from engine.training.trainer_context import prompt_text
+        from engine.data.formats import prompt_text
 
         for i, answer in enumerate(answers):
             scored.append({"prompt": prompt_text(row["prompt"]), "completion": answer, "total": totals[i],
@@ -152,10 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the caller shows the message and the user's own frames
         import traceback
 
+        from engine.contract.errors import describe_error
+        from engine.contract.user_traceback import keep_full
         from engine.models.resolve import ModelError
         from engine.rewards.user_files import RewardError
-        from engine.contract.user_traceback import keep_full
-        from engine.training.worker import describe_error
 
         # A reward function's own traceback (from its process) comes first: it is the one to read.
         full = (getattr(error, "traceback", None) or "") + traceback.format_exc()

@@ -41,10 +41,10 @@ class Playground:
     def __init__(self, run: RunDir, source: str = "final"):
         import torch
 
-        from engine.export import source_dir
-        from engine.models.lora import load_with_adapter
-        from engine.methods import get_method
         from engine.data.probes import probe_rows
+        from engine.export import source_dir
+        from engine.methods import get_method
+        from engine.models.lora import load_with_adapter
         from engine.rewards.configured import configured_rewards
 
         self.config = run.load_config()
@@ -62,7 +62,7 @@ class Playground:
         self.rewards = configured_rewards(self.config)
 
     def ready_event(self) -> dict[str, Any]:
-        from engine.training.trainer_context import prompt_text
+        from engine.data.formats import prompt_text
 
         return {"probes": [prompt_text(p["prompt"]) for p in self.probes], "rewards": [r.name for r in self.rewards]}
 
@@ -83,7 +83,7 @@ class Playground:
         import torch
         from transformers import TextIteratorStreamer
 
-        from engine.generation.rollout import render_prompts
+        from engine.models.chat_template import render_prompts
 
         encoded = self.tokenizer(render_prompts(self.tokenizer, [prompt])[0], return_tensors="pt",
                                  add_special_tokens=False).to(self.device)
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         playground = Playground(RunDir(args.run), args.source)
     except Exception as error:
-        from engine.training.worker import describe_error
+        from engine.contract.errors import describe_error
 
         emit("error", message=describe_error(error), fatal=True)
         return 1
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             playground.handle(json.loads(line))
         except Exception as error:  # one bad request does not end the session
-            from engine.training.worker import describe_error
+            from engine.contract.errors import describe_error
 
             emit("error", message=describe_error(error), fatal=False)
     for reward in playground.rewards:

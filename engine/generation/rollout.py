@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from engine.models.chat_template import render_prompts
+
 
 @dataclass
 class RolloutBatch:
@@ -39,14 +41,6 @@ class RolloutBatch:
             if isinstance(value, torch.Tensor):
                 picked[f.name] = value[index]
         return replace(self, completions=[], **picked)
-
-
-def render_prompts(tokenizer: Any, prompts: list[Any]) -> list[str]:
-    """Chat prompts through the chat template (ready for the answer); strings as they are."""
-    return [
-        tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) if isinstance(p, list) else p
-        for p in prompts
-    ]
 
 
 @torch.no_grad()

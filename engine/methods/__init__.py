@@ -1,16 +1,14 @@
 """The registry of training methods.
 
 Each method lives in its own module with the same shape: a pydantic parameter
-model (``Params``, pure Python), the dataset formats it accepts, and a
-``build_trainer`` function that the worker calls (it imports torch/TRL lazily).
-The UI and the config schema read this registry without importing torch.
+model (``Params``) and the dataset formats it accepts. Pure Python, so the
+config schema and the UI read this registry freely; the trainers that train each
+method are built in the worker by ``engine.training.trainers``.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from typing import Any, Callable
 
 from engine.methods import dpo, grpo, kto, orpo, ppo, rm, rm_ppo, sft
 
@@ -24,34 +22,27 @@ class MethodSpec:
     summary: str
     formats: tuple[str, ...]
     params: type
-    module: str
     model_kind: str = "causal_lm"  # 'sequence_classification' for a reward model
     uses_rewards: bool = False  # scores come from reward functions / a reward model
-
-    def builder(self) -> Callable[..., Any]:
-        """Import the method's module and return its trainer builder."""
-        return importlib.import_module(self.module).build_trainer
 
 
 METHODS: dict[str, MethodSpec] = {
     spec.name: spec
     for spec in (
-        MethodSpec("sft", "SFT", "Learn from demonstrations (prompt → answer).", sft.FORMATS, sft.Params,
-                   "engine.methods.sft"),
+        MethodSpec("sft", "SFT", "Learn from demonstrations (prompt → answer).", sft.FORMATS, sft.Params),
         MethodSpec("rm_ppo", "RM+PPO", "Train a reward model on preferences, then RLHF with PPO against it.",
-                   rm_ppo.FORMATS, rm_ppo.Params, "engine.methods.rm_ppo", uses_rewards=True),
+                   rm_ppo.FORMATS, rm_ppo.Params, uses_rewards=True),
         MethodSpec("dpo", "DPO", "Prefer the chosen answer over the rejected one; no reward model.", dpo.FORMATS,
-                   dpo.Params, "engine.methods.dpo"),
+                   dpo.Params),
         MethodSpec("grpo", "GRPO", "Sample a group per prompt, score with reward functions, favour the best.",
-                   grpo.FORMATS, grpo.Params, "engine.methods.grpo", uses_rewards=True),
-        MethodSpec("kto", "KTO", "Learn from unpaired thumbs-up / thumbs-down answers.", kto.FORMATS, kto.Params,
-                   "engine.methods.kto"),
+                   grpo.FORMATS, grpo.Params, uses_rewards=True),
+        MethodSpec("kto", "KTO", "Learn from unpaired thumbs-up / thumbs-down answers.", kto.FORMATS, kto.Params),
         MethodSpec("orpo", "ORPO", "SFT and a preference term in one step, no reference model.", orpo.FORMATS,
-                   orpo.Params, "engine.methods.orpo"),
+                   orpo.Params),
         MethodSpec("rm", "RM", "A reward model: a score head that ranks chosen above rejected.", rm.FORMATS,
-                   rm.Params, "engine.methods.rm", model_kind=rm.MODEL_KIND),
+                   rm.Params, model_kind=rm.MODEL_KIND),
         MethodSpec("ppo", "PPO", "RLHF: policy + value head, KL to the reference, against rewards.", ppo.FORMATS,
-                   ppo.Params, "engine.methods.ppo", uses_rewards=True),
+                   ppo.Params, uses_rewards=True),
     )
 }
 

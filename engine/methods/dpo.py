@@ -3,14 +3,11 @@ the reference (the same network with the adapter disabled); no reward model."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from engine.contract.schema_base import StrictModel
-
-if TYPE_CHECKING:  # pragma: no cover
-    from engine.training.trainer_context import TrainerContext
 
 FORMATS = ("preference",)
 
@@ -24,17 +21,3 @@ class Params(StrictModel):
     loss_type: Literal["sigmoid", "ipo", "hinge", "robust"] = Field("sigmoid", description="DPO loss variant.")
     label_smoothing: float = Field(0.0, ge=0.0, lt=0.5, description="Assumed share of flipped preference labels.")
 
-
-def build_trainer(ctx: "TrainerContext") -> Any:
-    from trl import DPOConfig, DPOTrainer
-
-    params: Params = ctx.config.method  # type: ignore[assignment]
-    args = DPOConfig(
-        **ctx.training_arguments(),
-        beta=params.beta,
-        loss_type=[params.loss_type],
-        label_smoothing=params.label_smoothing,
-        max_length=ctx.config.model.max_seq_length,
-    )
-    return DPOTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset, processing_class=ctx.tokenizer,
-                      callbacks=ctx.callbacks)

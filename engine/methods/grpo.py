@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from engine.contract.schema_base import StrictModel
-
-if TYPE_CHECKING:  # pragma: no cover
-    from engine.training.trainer_context import TrainerContext
 
 FORMATS = ("prompt_only",)
 
@@ -37,25 +34,3 @@ class Params(StrictModel):
     reward_model: str | None = Field(None, description="An RM run directory (or a sequence-classification "
                                      "model folder) whose score joins the reward functions.")
 
-
-def build_trainer(ctx: "TrainerContext") -> Any:
-    from trl import GRPOConfig, GRPOTrainer
-
-    params: Params = ctx.config.method  # type: ignore[assignment]
-    base = ctx.training_arguments()
-    base["per_device_train_batch_size"] = ctx.config.training.batch_size * params.num_generations
-    args = GRPOConfig(
-        **base,
-        num_generations=params.num_generations,
-        max_completion_length=params.max_completion_length,
-        temperature=params.temperature,
-        beta=params.beta,
-        epsilon=params.epsilon,
-        loss_type=params.loss_type,
-        scale_rewards=params.scale_rewards,
-        num_iterations=params.num_iterations,
-        reward_weights=ctx.reward_weights,
-        steps_per_generation=1,
-    )
-    return GRPOTrainer(model=ctx.model, reward_funcs=ctx.reward_funcs, args=args, train_dataset=ctx.train_dataset,
-                       processing_class=ctx.tokenizer, callbacks=ctx.callbacks)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from engine.contract.schema_base import StrictModel
-
-if TYPE_CHECKING:  # pragma: no cover
-    from engine.training.trainer_context import TrainerContext
 
 FORMATS = ("unpaired",)
 
@@ -22,17 +19,3 @@ class Params(StrictModel):
     desirable_weight: float = Field(1.0, gt=0.0, description="Weight of the thumbs-up examples' loss.")
     undesirable_weight: float = Field(1.0, gt=0.0, description="Weight of the thumbs-down examples' loss.")
 
-
-def build_trainer(ctx: "TrainerContext") -> Any:
-    from trl import KTOConfig, KTOTrainer
-
-    params: Params = ctx.config.method  # type: ignore[assignment]
-    args = KTOConfig(
-        **ctx.training_arguments(),
-        beta=params.beta,
-        desirable_weight=params.desirable_weight,
-        undesirable_weight=params.undesirable_weight,
-        max_length=ctx.config.model.max_seq_length,
-    )
-    return KTOTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset, processing_class=ctx.tokenizer,
-                      callbacks=ctx.callbacks)

@@ -10,14 +10,11 @@ mini-batches. The loop lives in ``engine.training.trainers.ppo_trainer``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from engine.contract.schema_base import StrictModel
-
-if TYPE_CHECKING:  # pragma: no cover
-    from engine.training.trainer_context import TrainerContext
 
 FORMATS = ("prompt_only",)
 
@@ -47,8 +44,3 @@ class Params(StrictModel):
     missing_eos_penalty: float | None = Field(None, description="Subtracted from the score of answers that "
                                               "never end (hit max_new_tokens).")
 
-
-def build_trainer(ctx: "TrainerContext") -> Any:
-    from engine.training.trainers.ppo_trainer import PPOTrainer
-
-    return PPOTrainer(ctx)

@@ -7,14 +7,11 @@ and GRPO load as a reward model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from engine.contract.schema_base import StrictModel
-
-if TYPE_CHECKING:  # pragma: no cover
-    from engine.training.trainer_context import TrainerContext
 
 FORMATS = ("preference",)
 MODEL_KIND = "sequence_classification"
@@ -28,12 +25,3 @@ class Params(StrictModel):
         0.01, ge=0.0, description="Pulls the mean reward towards 0 so scores stay comparable across runs."
     )
 
-
-def build_trainer(ctx: "TrainerContext") -> Any:
-    from trl import RewardConfig, RewardTrainer
-
-    params: Params = ctx.config.method  # type: ignore[assignment]
-    args = RewardConfig(**ctx.training_arguments(), max_length=ctx.config.model.max_seq_length,
-                        center_rewards_coefficient=params.center_rewards_coefficient)
-    return RewardTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset, processing_class=ctx.tokenizer,
-                         callbacks=ctx.callbacks)

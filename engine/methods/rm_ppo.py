@@ -21,6 +21,3 @@ class Params(ppo.Params):
     rm_steps: int = Field(40, ge=1, description="Optimizer steps of the reward-model stage.")
     rm_learning_rate: float = Field(1e-3, gt=0.0, le=1.0, description="Learning rate of the reward-model stage.")
 
-
-def build_trainer(ctx):  # the worker runs the two stages; each stage uses rm or ppo
-    raise RuntimeError("rm_ppo is a two-stage pipeline; engine.planning.stages splits it into rm and ppo runs")

@@ -1,10 +1,11 @@
-"""Render a prepared row through a model's chat template, without transformers.
+"""A model's chat template: rendering prompts and rows the way the model will see them.
 
 The template is Jinja text in the model folder (``chat_template.jinja`` or
 ``tokenizer_config.json``); rendering it with jinja2 shows a person what the
 model will see, and which part of it is trained (the answer) and which is
 only context (the prompt), before any model loads. The UI uses this; the
-worker uses the tokenizer itself.
+engine's processes use the tokenizer itself (``render_prompts``), which needs no
+torch either.
 """
 
 from __future__ import annotations
@@ -74,3 +75,11 @@ def render_example(row: dict[str, Any], model_dir: Path | None) -> RenderedExamp
         return RenderedExample(context, render_chat(template, config, list(answer), generation_prompt=False))
     text = lambda value: value if isinstance(value, str) else "\n".join(t["content"] for t in value or [])
     return RenderedExample(text(prompt), text(answer) if answer is not None else "")
+
+
+def render_prompts(tokenizer: Any, prompts: list[Any]) -> list[str]:
+    """Chat prompts through the chat template (ready for the answer); strings as they are."""
+    return [
+        tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) if isinstance(p, list) else p
+        for p in prompts
+    ]

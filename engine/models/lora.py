@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.contract.config import LoraConfig, ModelConfig
-from engine.models.resolve import Backend, ModelError
+from engine.models.backend import Backend
+from engine.models.resolve import ModelError
 
 # What 'all-linear' means for Unsloth, which wants module names.
 _LLAMA_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -32,7 +33,8 @@ def load_with_adapter(model_cfg: ModelConfig, adapter: Path, dtype: Any, device:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from engine.models.resolve import prepare_default_model, resolve_model
+    from engine.models.default_model import prepare_default_model
+    from engine.models.resolve import resolve_model
 
     source = resolve_model(model_cfg.name, model_cfg.revision)
     base_path = source.path or prepare_default_model(progress=progress)
@@ -61,8 +63,7 @@ def load_model(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraC
 def _load_transformers(path: Path, backend: Backend, lora: LoraConfig, seed: int, kind: str = "causal_lm",
                        start_adapter: Path | None = None) -> tuple[Any, Any]:
     import torch
-    from peft import LoraConfig as PeftLoraConfig
-    from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
+    from peft import LoraConfig as PeftLoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, set_seed
 
     # The new weights (LoRA A matrices, a reward model's score head) are drawn here, before any

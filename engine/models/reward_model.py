@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.models.resolve import ModelError, prepare_default_model, resolve_model
+from engine.models.default_model import prepare_default_model
+from engine.models.resolve import ModelError, resolve_model
 
 
 def load_reward_model(location: str, device: str, batch_size: int = 8) -> Callable[..., list[float]]:

@@ -1,9 +1,10 @@
-"""Free GPU memory, read two ways: ``nvidia-smi`` for the UI (no torch), torch in the worker.
+"""Free GPU memory as the UI can read it: from ``nvidia-smi``, without torch.
 
 The UI must never import torch, so it asks ``nvidia-smi`` (when it is on
 ``PATH``) and keeps the answer for a while: the setup screen validates on every
 keystroke, and a subprocess per keystroke would be felt. No ``nvidia-smi``, no
-CUDA: then there is no number and no warning.
+CUDA: then there is no number and no warning. The worker asks torch instead
+(``engine.models.backend.cuda_free_bytes``).
 """
 
 from __future__ import annotations
@@ -46,12 +47,3 @@ def gpu_free_bytes() -> int | None:
         _cache = (now, _ask_nvidia_smi())
     return _cache[1]
 
-
-def cuda_free_bytes() -> int | None:
-    """Free memory of the current CUDA device, per torch (worker only); None without CUDA."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return None
-    free, _total = torch.cuda.mem_get_info()
-    return int(free)

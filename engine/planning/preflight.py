@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 from engine.contract.config import ConfigError, DatasetConfig, RunConfig
 from engine.methods import MethodSpec, get_method
-from engine.models.resolve import model_problem
+from engine.methods.sft import PACKING_NEEDS
+from engine.models.resolve import model_problem, predict_backend
+from engine.planning.stages import stage_configs
 from engine.rewards.needs import reward_needs
 from engine.rewards.user_files import RewardError, is_outside
-from engine.planning.stages import stage_configs
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.data import PreparedDataset
@@ -228,3 +229,13 @@ def _is_reward_model(location: str) -> bool:
     path = Path(location).expanduser()
     return any((path / name).is_file() for name in ("adapter/adapter_config.json", "adapter_config.json",
                                                    "config.json"))
+
+
+def packing_warning(requested_backend: str, load_in_4bit: bool) -> str | None:
+    """For the Setup screen (no torch): why the worker will refuse packing here, or None when it will not.
+
+    rft loads models with transformers' default attention (SDPA), so only Unsloth packs safely.
+    """
+    if predict_backend(requested_backend, load_in_4bit).startswith("unsloth"):
+        return None
+    return f"method.{PACKING_NEEDS}; here the run would stop before its first step. Set method.packing = false."

@@ -17,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.contract.config import ConfigError, RunConfig, load_config, resolve_preset_path
-from engine.methods import ppo, rm
+from engine.contract.config import ConfigError, RunConfig
+from engine.contract.presets import load_config, resolve_preset_path
 from engine.contract.runs import RunDir
+from engine.methods import ppo, rm
 
 
 @dataclass

@@ -16,7 +16,7 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-from engine.rewards.builtin import BUILTIN_REWARDS
+from engine.rewards.catalog import BUILTIN_REWARDS
 from engine.rewards.user_files import RewardError, reward_path
 
 _GIVEN = {"prompts", "completions"}

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from typing import Any
 
-RewardFunction = Callable[..., list]
+from engine.rewards.builtin import RewardFunction, completion_text, extract_answer
 
 
 def _text(completion: Any) -> str:
-    from engine.rewards.builtin import completion_text
-
     return completion_text(completion)
 
 
 def _answer_or_all(text: str) -> str:
     """The content of the last <answer> tag if there is one, else the whole text."""
-    from engine.rewards.builtin import extract_answer
-
     inside = extract_answer(text)
     return inside if inside is not None else text
 

@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from engine.contract.errors import ExplainedError
+
 # What a quick validation call passes: two prompts (so a wrong-length result shows), one answered
 # in the trained format and one not.
 EXAMPLE = {
@@ -30,7 +32,7 @@ EXAMPLE = {
 }
 
 
-class RewardError(RuntimeError):
+class RewardError(ExplainedError, RuntimeError):
     """A reward function that failed: which one, on what, and why (with the traceback)."""
 
     def __init__(self, function: str, problem: str, completion: str | None = None, traceback: str | None = None):

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.contract.config import RunConfig, config_from_dict
 from engine.contract.atomic_files import atomic_write_text
+from engine.contract.config import RunConfig, config_from_dict
+from engine.contract.errors import ExplainedError
 
 MIN_COMPLETION_TOKENS = 16  # shorter answers than this teach an RL method nothing useful
 MAX_ACCUMULATION = 4096  # TrainingConfig's bound
@@ -48,7 +49,7 @@ class StageOutOfMemory(RuntimeError):
         self.at_step, self.step, self.checkpoint = at_step, step, checkpoint
 
 
-class CannotShrink(RuntimeError):
+class CannotShrink(ExplainedError, RuntimeError):
     """Out of memory with nothing left to shrink; the message says what the person can change."""
 
 
@@ -65,28 +66,6 @@ class Adjustment:
 
     def describe(self) -> str:
         return f"{self.key} {self.before} → {self.after}"
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    """True for torch's OutOfMemoryError, or a RuntimeError saying 'out of memory', here or in its causes.
-
-    Matched by name and text so this module needs no torch; libraries (accelerate, TRL) sometimes wrap it.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if type(current).__name__ == "OutOfMemoryError" or (
-                isinstance(current, RuntimeError) and "out of memory" in str(current).lower()):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def first_line(error: BaseException) -> str:
-    """An OOM message's first line (CUDA's goes on about allocator settings)."""
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 def _largest_divisor_at_most_half(n: int) -> int:

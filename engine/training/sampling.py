@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 from transformers import TrainerCallback
 
-from engine.training.trainer_context import TrainerContext, prompt_text
+from engine.data.formats import prompt_text
+from engine.training.trainer_context import TrainerContext
 
 
 def sample_due(step: int, every: int, state: Any, control: Any) -> bool:
@@ -65,8 +66,8 @@ class PairScorer(TrainerCallback):
             return
         import torch
 
+        from engine.models.chat_template import render_prompts
         from engine.rewards import completion_text
-        from engine.generation.rollout import render_prompts
 
         tokenizer = self.ctx.tokenizer
         was_training = model.training

@@ -10,27 +10,50 @@ worker to shrink the setup and resume.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine import data
+from engine.contract.atomic_files import swap_dir
 from engine.contract.config import ConfigError, RunConfig
-from engine.methods import MethodSpec, get_method
-from engine.models.resolve import Backend
+from engine.contract.errors import first_line, is_out_of_memory
+from engine.contract.protocol import EventWriter
+from engine.contract.runs import (
+    TRAINING_STATE_FILES,
+    CommandReader,
+    RunDir,
+    RunStatus,
+    checkpoint_step,
+    latest_checkpoint,
+)
 from engine.data.probes import probe_rows
-from engine.training.oom_inject import oom_injector
-from engine.training.oom_recovery import StageOutOfMemory, first_line, is_out_of_memory
-from engine.contract.runs import TRAINING_STATE_FILES, checkpoint_step, latest_checkpoint
+from engine.methods import MethodSpec, get_method
+from engine.models.backend import Backend
 from engine.planning.stages import Stage, resolve_adapter
+from engine.training.oom_inject import oom_injector
+from engine.training.oom_recovery import StageOutOfMemory
 
-if TYPE_CHECKING:  # pragma: no cover
-    from engine.training.worker import Worker
+
+class StageHost(Protocol):
+    """What a stage needs of the worker that runs it: the run's files, its state, and a log."""
+
+    run: RunDir
+    events: EventWriter
+    status: RunStatus
+    commands: CommandReader
+    prepared: dict[str, Any]  # datasets the pre-flight check already read, by reading key
+
+    def set_state(self, state: str, message: str | None = None) -> None: ...
+
+    def log(self, message: str, level: str = "info") -> None: ...
 
 
 class StageRunner:
-    """Trains one ``Stage`` for a ``Worker`` and saves its adapter."""
+    """Trains one ``Stage`` for the worker (its ``StageHost``) and saves its adapter."""
 
-    def __init__(self, worker: "Worker", stage: Stage, backend: Backend, resume_from: Path | None = None):
+    def __init__(self, worker: StageHost, stage: Stage, backend: Backend, resume_from: Path | None = None):
         self.worker, self.stage, self.backend = worker, stage, backend
         self.resume_from = resume_from  # a checkpoint of this stage to continue from
         self.config: RunConfig = stage.config
@@ -51,7 +74,8 @@ class StageRunner:
             data.prepare(cfg.dataset, spec.formats, method=spec.title)
         reward_funcs, reward_weights = self._reward_functions()
 
-        from engine.models.resolve import prepare_default_model, resolve_model
+        from engine.models.default_model import prepare_default_model
+        from engine.models.resolve import resolve_model
 
         w.set_state("loading", f"loading model {cfg.model.name}")
         source = resolve_model(cfg.model.name, cfg.model.revision)
@@ -110,7 +134,7 @@ class StageRunner:
         from engine.training.bridge import EventBridge
         from engine.training.sampling import PairScorer, ProbeSampler, RecordingRewards
         from engine.training.trainer_context import TrainerContext
-        from engine.training.worker import save_adapter
+        from engine.training.trainers import build_trainer
 
         w, cfg, spec = self.worker, self.config, self.spec
         if spec.uses_rewards and not reward_funcs:
@@ -134,7 +158,7 @@ class StageRunner:
         injector = oom_injector()  # a test hook; None unless RFT_INJECT_OOM_AT_STEP is set
         if injector is not None:
             ctx.callbacks.append(injector)
-        trainer = spec.builder()(ctx)
+        trainer = build_trainer(ctx)
         if "stop" in w.commands.poll():
             w.log("stopped before the first step; nothing was trained")
             return "stopped"
@@ -198,7 +222,7 @@ class StageRunner:
             return
         import json
 
-        from engine.planning.device_memory import cuda_free_bytes
+        from engine.models.backend import cuda_free_bytes
         from engine.planning.memory_estimate import ModelShape, preflight_warning
 
         try:
@@ -220,12 +244,9 @@ class StageRunner:
         return [guard(r.fn, self.config.training.on_reward_error, warn) for r in built], [r.weight for r in built]
 
     def _adapter_from_checkpoint(self, checkpoint: Path) -> None:
-        import shutil
-        import tempfile
-
-        from engine.contract.atomic_files import swap_dir
+        from engine.models.default_model import prepare_default_model
         from engine.models.lora import load_tokenizer
-        from engine.models.resolve import prepare_default_model, resolve_model
+        from engine.models.resolve import resolve_model
 
         w, target = self.worker, self.stage.adapter_dir
         w.set_state("saving", f"saving the adapter of {checkpoint.name}")
@@ -243,3 +264,14 @@ class StageRunner:
             shutil.rmtree(tmp, ignore_errors=True)
         w.log(f"training had finished at {checkpoint.name}; its adapter is saved to {target}")
 
+
+def save_adapter(model: Any, tokenizer: Any, target: Path) -> None:
+    """Write the adapter and tokenizer to a temporary folder, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        swap_dir(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Everything a method's ``build_trainer`` needs, in one object (worker only)."""
+"""Everything a method's trainer builder (``engine.training.trainers``) needs, in one object (worker only)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine.contract.config import RunConfig
-from engine.models.resolve import Backend
+from engine.data.formats import prompt_text
+from engine.models.backend import Backend
 
 
 @dataclass
@@ -90,10 +91,3 @@ class TrainerContext:
             "dataloader_num_workers": 0,
         }
 
-
-def prompt_text(prompt: Any) -> str:
-    """The user's words of a prompt: the last user turn of a chat, or the string itself."""
-    if isinstance(prompt, list):
-        users = [turn["content"] for turn in prompt if turn.get("role") == "user"]
-        return users[-1] if users else (prompt[-1]["content"] if prompt else "")
-    return str(prompt)

@@ -20,19 +20,17 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
-from engine.training import oom_recovery
-from engine.contract.config import ConfigError
-from engine.contract.atomic_files import swap_dir
-from engine.training.oom_recovery import StageOutOfMemory
+from engine.contract.errors import describe_error
 from engine.contract.privacy import no_telemetry
 from engine.contract.protocol import EventWriter
 from engine.contract.runs import RunDir, checkpoint_step, latest_checkpoint
+from engine.training import oom_recovery
+from engine.training.oom_recovery import StageOutOfMemory
 from engine.training.stage_runner import StageRunner
 
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
@@ -82,7 +80,7 @@ class Worker:
     def _train(self, resume: bool = False) -> str:
         self.set_state("loading", "resuming" if resume else "reading the config")
         config = self.run.load_config()
-        from engine.models.resolve import choose_backend
+        from engine.models.backend import choose_backend
         from engine.planning.stages import plan_stages
 
         stages = plan_stages(config, self.run)
@@ -120,8 +118,8 @@ class Worker:
         """Refuse what would fail, and leave out what only scores samples and cannot, before any model loads
         (the app and ``rft train`` ran the same check; a run started another way gets it here). The datasets
         read for it are kept for the stages, so none is read twice."""
-        from engine.planning import preflight
         from engine.data import DatasetError, prepare
+        from engine.planning import preflight
 
         def read(dataset: Any, spec: Any) -> preflight.DatasetReading:
             try:
@@ -184,34 +182,6 @@ def _finished_before(stage: Any, stage_count: int, checkpoint: Path | None) -> b
     if stage.index == stage_count or not (stage.adapter_dir / "adapter_config.json").is_file():
         return False
     return checkpoint is None or checkpoint_step(checkpoint) >= stage.config.training.max_steps
-
-
-def save_adapter(model: Any, tokenizer: Any, target: Path) -> None:
-    """Write the adapter and tokenizer to a temporary folder, then rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        swap_dir(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def describe_error(error: BaseException) -> str:
-    """The error in words: our own errors already are; others get their type."""
-    from engine.data import DatasetError
-    from engine.models.resolve import ModelError
-    from engine.rewards.user_files import RewardError
-
-    if isinstance(error, (ConfigError, DatasetError, ModelError, RewardError, oom_recovery.CannotShrink)):
-        return str(error)
-    if oom_recovery.is_out_of_memory(error):  # outside training (loading, saving): no smaller batch helps
-        return (f"Out of memory outside training ({oom_recovery.first_line(error)}): the model itself does not "
-                "fit. Set model.load_in_4bit = true (CUDA), use a smaller model, or free GPU memory.")
-    if isinstance(error, OSError) and error.errno == 28:
-        return "The disk is full; free some space and resume the run."
-    return f"{type(error).__name__}: {error}"
 
 
 def acquire_lock(run: RunDir, wait_s: float = 5.0) -> Any:

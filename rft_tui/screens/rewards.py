@@ -21,10 +21,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, OptionList, Select, Static, TextArea
 
-from engine.contract.config import RunConfig, load_config
 from engine.contract.atomic_files import atomic_write_text
-from engine.rewards.user_files import rewards_dir
+from engine.contract.config import RunConfig
+from engine.contract.presets import load_config
 from engine.contract.user_traceback import keep_full, user_report
+from engine.rewards.user_files import rewards_dir
 from rft_tui.dry_run_client import run_dry_run
 from rft_tui.dry_run_report import sparkline
 from rft_tui.screens.ask_name import AskName

@@ -19,14 +19,20 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Input, OptionList, Select, Static, Switch
 from textual.widgets.option_list import Option
 
-from engine.contract.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, RunConfig, TrainingConfig
-from engine.contract.config import config_from_dict, parse_toml
-from engine.planning.memory_estimate import gpu_warning
-from engine.methods import METHODS
-from engine.methods.sft import packing_warning
-from engine.planning.preflight import Report
-from engine.planning.preflight import check as preflight_check
+from engine.contract.config import (
+    ConfigError,
+    DatasetConfig,
+    LoraConfig,
+    ModelConfig,
+    RunConfig,
+    TrainingConfig,
+    config_from_dict,
+    parse_toml,
+)
 from engine.contract.presets import check_name, delete_preset, list_presets, save_preset
+from engine.methods import METHODS
+from engine.planning.memory_estimate import gpu_warning
+from engine.planning.preflight import Report, check as preflight_check, packing_warning
 from rft_tui.screens.ask_name import AskName
 from rft_tui.screens.confirm import Confirm
 from rft_tui.screens.pick_path import PickPath

@@ -20,11 +20,13 @@ from typing import Any, Callable
 
 import pytest
 
-from engine.contract.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig, load_config
+from engine.contract.config import ConfigError, DatasetConfig, LoraConfig, ModelConfig
+from engine.contract.presets import load_config
 from engine.data import DatasetError, check_lengths, prepare
 from engine.export import ExportError
 from engine.methods import get_method
-from engine.models.resolve import ModelError, choose_backend, resolve_model
+from engine.models.backend import choose_backend
+from engine.models.resolve import ModelError, resolve_model
 from engine.rewards.user_files import RewardError
 from tests.conftest import tiny_config, wait_final
 from tests.engine.test_reward_sandbox import USER_FILE  # functions that pass the load check, then misbehave

@@ -119,7 +119,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
     """The user's folder: reward files, two presets, and two runs (one failed early, one finished)."""
-    from engine.contract.config import load_config
+    from engine.contract.presets import load_config
     from engine.contract.runs import RunDir, RunStatus, create_run
 
     home = tmp_path_factory.mktemp("cli-errors")

@@ -10,10 +10,10 @@ from engine.contract.config import (
     RunConfig,
     apply_overrides,
     config_from_dict,
-    load_config,
     parse_toml,
     save_config,
 )
+from engine.contract.presets import load_config
 
 
 def test_every_shipped_preset_loads():

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from engine.contract.launch import start_run
-from engine.models.resolve import DEFAULT_MODEL_TITLE, default_gguf_path, prepare_default_model, resolve_model
+from engine.models.default_model import prepare_default_model
+from engine.models.resolve import DEFAULT_MODEL_TITLE, default_gguf_path, resolve_model
 from tests.conftest import tiny_config, wait_final
 
 pytestmark = pytest.mark.slow

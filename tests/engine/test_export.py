@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.export import ExportError, export_dir, sources
 from engine.contract.launch import start_run
 from engine.contract.runs import RunDir
+from engine.export import ExportError, export_dir, sources
 from tests.conftest import tiny_config, wait_final
 
 
@@ -135,7 +135,7 @@ def test_rft_export_prints_the_checks_and_refuses_to_overwrite_without_force(sft
 
 
 def test_the_built_in_model_exports_to_a_gguf_a_reader_accepts(tmp_path):
-    from engine.contract.config import load_config
+    from engine.contract.presets import load_config
 
     config = load_config("sft", ["training.max_steps=1", "training.sample_every=0", f"output.runs_dir={tmp_path}"])
     run, _ = start_run(config)

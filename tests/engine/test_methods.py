@@ -177,7 +177,7 @@ def test_rl_methods_raise_a_learnable_reward(tiny_model_dir, tmp_path, method):
 
 def test_packing_is_allowed_only_where_packed_examples_stay_apart():
     from engine.contract.config import ConfigError
-    from engine.methods.sft import check_packing
+    from engine.training.trainers.trl_trainers import check_packing
 
     check_packing("unsloth", "sdpa")
     check_packing("transformers", "flash_attention_2")

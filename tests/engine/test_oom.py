@@ -9,10 +9,11 @@ from __future__ import annotations
 import pytest
 
 from engine.contract.config import RunConfig, config_from_dict
+from engine.contract.errors import is_out_of_memory
 from engine.contract.launch import start_run
-from engine.training.oom_inject import ENV
-from engine.training.oom_recovery import CannotShrink, apply, is_out_of_memory, shrink
 from engine.contract.protocol import read_events
+from engine.training.oom_inject import ENV
+from engine.training.oom_recovery import CannotShrink, apply, shrink
 from tests.conftest import tiny_config, wait_final
 
 SHORT = [{"name": "length", "params": {"target_chars": 0, "tolerance": 30}}]

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract.config import ConfigError, config_from_dict, load_config
+from engine.contract.config import ConfigError, config_from_dict
 from engine.contract.launch import start_run
-from engine.planning.preflight import check
+from engine.contract.presets import load_config
 from engine.contract.protocol import read_events
+from engine.planning.preflight import check
 from tests.conftest import tiny_config, wait_final
 
 # The user's own preference pairs, in columns of their own naming, with no 'answer' column.

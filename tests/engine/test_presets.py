@@ -10,8 +10,9 @@ import math
 
 import pytest
 
-from engine.contract.config import PRESETS_DIR, load_config
+from engine.contract.config import PRESETS_DIR
 from engine.contract.launch import start_run
+from engine.contract.presets import load_config
 from engine.contract.protocol import read_events
 from tests.conftest import wait_final
 

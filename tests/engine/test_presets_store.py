@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.contract.config import config_from_dict, load_config
-from engine.contract.presets import delete_preset, list_presets, save_preset
+from engine.contract.config import config_from_dict
+from engine.contract.presets import delete_preset, list_presets, load_config, save_preset
 
 
 @pytest.fixture(autouse=True)

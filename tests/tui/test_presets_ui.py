@@ -6,7 +6,7 @@ import asyncio
 
 from textual.widgets import OptionList
 
-from engine.contract.config import load_config
+from engine.contract.presets import load_config
 from rft_tui.app import RftApp
 from rft_tui.screens.confirm import Confirm
 from rft_tui.widgets.config_form import ConfigForm
