@@ -18,9 +18,20 @@ from rft_tui.widgets.key_footer import KeyFooter
 from tests.tui.test_app import SIZE, _until, highlight, open_rewards
 
 
-def footer_keys(screen) -> dict[str, str]:
-    """What the screen's footer shows: key → description."""
-    return {key.key: key.description for key in screen.query_one(KeyFooter).query(FooterKey)}
+async def footer_keys(pilot, screen) -> dict[str, str]:
+    """What the screen's footer shows (key → description) once its rebuild is done.
+
+    The footer rebuilds itself after a focus or screen change, removing its keys and mounting new ones; on a
+    loaded machine that can take more than one pause, so wait until it shows keys and stops changing.
+    """
+    shown: dict[str, str] | None = None
+    for _ in range(40):
+        await pilot.pause()
+        now = {key.key: key.description for key in screen.query_one(KeyFooter).query(FooterKey)}
+        if now and now == shown:
+            break
+        shown = now
+    return shown or {}
 
 
 def _help_is_whole(app: RftApp) -> bool:
@@ -72,7 +83,7 @@ def test_esc_leaves_a_field_so_that_the_letter_keys_work(tmp_path):
             field = await app.screen.query_one(ConfigForm).reveal("training.learning_rate")
             field.focus()
             await pilot.pause()
-            keys = footer_keys(app.screen)
+            keys = await footer_keys(pilot, app.screen)
             # In a field the letters are typing: the footer does not offer them, and says how to get out.
             assert keys.get("escape") == "leave field" and "r" not in keys and "q" not in keys
             await pilot.press("end", "r")
@@ -81,7 +92,7 @@ def test_esc_leaves_a_field_so_that_the_letter_keys_work(tmp_path):
             await pilot.press("backspace", "escape")
             await pilot.pause()
             assert app.focused.id == "form-sections"
-            keys = footer_keys(app.screen)
+            keys = await footer_keys(pilot, app.screen)
             assert keys.get("r") == "runs" and keys.get("w") == "rewards" and keys.get("q") == "quit"
             assert "escape" not in keys and keys.get("right") == "section"
             # A select's open list is part of its field: the help stays, and the first esc only closes it.
@@ -129,14 +140,14 @@ def test_the_reward_editor_footer_says_what_esc_does(tmp_path, monkeypatch):
             app.screen.refresh_files(select="mine.py")
             app.screen.query_one(TextArea).focus()
             await pilot.pause()
-            assert footer_keys(app.screen).get("escape") == "leave editor"
+            assert (await footer_keys(pilot, app.screen)).get("escape") == "leave editor"
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, RewardsScreen) and app.focused.id == "reward-files"
-            assert footer_keys(app.screen).get("escape") == "setup"
+            assert (await footer_keys(pilot, app.screen)).get("escape") == "setup"
             app.screen.query_one("#dry-run-text").focus()
             await pilot.pause()
-            assert footer_keys(app.screen).get("escape") == "leave field"
+            assert (await footer_keys(pilot, app.screen)).get("escape") == "leave field"
             await pilot.press("escape")
             await pilot.pause()
             assert app.focused.id == "reward-files"

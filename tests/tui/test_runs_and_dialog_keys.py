@@ -68,7 +68,7 @@ def test_a_dialog_shows_its_own_keys_in_the_footer(tmp_path: Path, dialog: str):
             await pilot.pause()
             await pilot.press("r")
             await _until(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs")
-            runs_keys = footer_keys(app.screen)
+            runs_keys = await footer_keys(pilot, app.screen)
             assert runs_keys.get("space") == "mark"
             if DIALOGS[dialog] is None:
                 await pilot.press("x")
@@ -81,7 +81,7 @@ def test_a_dialog_shows_its_own_keys_in_the_footer(tmp_path: Path, dialog: str):
             footer = screen.query_one(KeyFooter)
             # The dialog's footer is on the bottom line, over the runs screen's, and shows the dialog's keys.
             assert footer.region.y == SIZE[1] - 1
-            keys = footer_keys(screen)
+            keys = await footer_keys(pilot, screen)
             assert _shown(screen).items() <= keys.items() and "space" not in keys
 
     asyncio.run(scenario())
