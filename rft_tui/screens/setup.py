@@ -27,12 +27,11 @@ from engine.contract.config import (
     RunConfig,
     TrainingConfig,
     config_from_dict,
-    parse_toml,
 )
-from engine.contract.presets import check_name, delete_preset, list_presets, save_preset
+from engine.contract.presets import check_name, delete_preset, save_preset
 from engine.methods import METHODS
-from engine.planning.memory_estimate import gpu_warning
-from engine.planning.preflight import Report, check as preflight_check, packing_warning
+from engine.planning.preflight import Report, check as preflight_check
+from rft_tui.preset_values import all_presets, preset_options, validated_base
 from rft_tui.screens.ask_name import AskName
 from rft_tui.screens.confirm import Confirm
 from rft_tui.screens.pick_path import PickPath
@@ -41,34 +40,12 @@ from rft_tui.widgets.dataset_check import DatasetCheck
 from rft_tui.widgets.key_footer import KeyFooter
 from rft_tui.widgets.rewards_picker import RewardsPicker
 from rft_tui.widgets.section_bar import SectionBar
-from rft_tui.widgets.verdict import Verdict
+from rft_tui.widgets.verdict import Verdict, verdict_lines
 
 # The right pane's views, by the name the bar above them shows.
 PANES = {"parameters": "tab-parameters", "rewards": "tab-rewards", "dataset check": "tab-dataset"}
 FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training", TrainingConfig),
                  ("lora", LoraConfig))
-
-
-def _pop_path(data: dict[str, Any], path: str) -> bool:
-    """Remove the value at dotted ``path`` from nested dicts; False where there is none to remove."""
-    *parents, key = path.split(".")
-    for name in parents:
-        data = data.get(name) if isinstance(data, dict) else None
-    if not isinstance(data, dict) or key not in data:
-        return False
-    del data[key]
-    return True
-
-
-def all_presets() -> dict[str, tuple[bool, dict[str, Any]]]:
-    """Every preset by name: (shipped?, parsed TOML). An unreadable user preset is left out."""
-    found = {}
-    for preset in list_presets():
-        try:
-            found[preset.name] = (preset.shipped, parse_toml(preset.path.read_text(encoding="utf-8"), str(preset.path)))
-        except (ConfigError, OSError, UnicodeDecodeError):
-            continue
-    return found
 
 
 class SetupScreen(Screen):
@@ -103,7 +80,7 @@ class SetupScreen(Screen):
         with Horizontal(id="setup-body"):
             with Vertical(id="setup-left"):
                 yield Static("Presets", classes="pane-title")
-                yield OptionList(*self._preset_options(), id="preset-list")
+                yield OptionList(*preset_options(self.presets), id="preset-list")
                 yield Static("Method", classes="pane-title")
                 yield OptionList(*[Option(Text.assemble((s.title.ljust(7), "bold"), s.summary), id=s.name)
                                    for s in METHODS.values()], id="method-list")
@@ -120,38 +97,11 @@ class SetupScreen(Screen):
         yield Verdict(id="verdict")
         yield KeyFooter()
 
-    def _preset_options(self) -> list[Option]:
-        options = []
-        for name, (shipped, data) in self.presets.items():
-            description = data.get("description", "")
-            # The whole description: the list wraps it over as many lines as it needs.
-            label = Text.assemble((name.ljust(7), "bold"), ("" if shipped else ("(yours) ", "italic green")),
-                                  description)
-            options.append(Option(label, id=name))
-        return options
-
     def _sections(self) -> list[tuple[str, type, Any]]:
-        config, self._invalid_paths = self._validated_base()
+        config, self._invalid_paths = validated_base(self.base)
         method = config.method
         return [(name, model, getattr(config, name)) for name, model in FORM_SECTIONS] + \
             [("method", type(method), method)]
-
-    def _validated_base(self) -> tuple[RunConfig, set[str]]:
-        """The base as a config for the form, and the paths whose values it had to leave out.
-
-        A value that does not validate (an emptied field, a typo) is left out, not the whole base: a
-        method switch while one field is wrong keeps every other value the user set.
-        """
-        data, left_out = copy.deepcopy(self.base), set()
-        for _ in range(3):  # leaving a value out can bring up another problem, found on the next pass
-            try:
-                return config_from_dict(data), left_out
-            except ConfigError as error:
-                dropped = {path for path, _ in error.problems if _pop_path(data, path)}
-                if not dropped:
-                    break
-                left_out |= dropped
-        return RunConfig(), left_out
 
     def on_mount(self) -> None:
         presets = self.query_one("#preset-list", OptionList)
@@ -280,19 +230,7 @@ class SetupScreen(Screen):
         # The datasets come from the dataset check's thread; until they are read the verdict says so.
         self.report = preflight_check(c, check.readings, outside_rewards_ok=True)
         form.show_errors({f.path: f.message for f in self.report.problems})
-        lines = [("✗", f"{f.path}: {f.message}") for f in self.report.problems]
-        if not lines:
-            title = f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · " \
-                    f"{c.training.max_steps} steps" + (f" · starts from {c.model.start_from}"
-                                                         if c.model.start_from else "")
-            lines.append(("…", f"checking the dataset… {title}") if self.report.pending else
-                         ("✓", f"ready · press t (or ctrl+t) to train · {title}"))
-        memory = gpu_warning(c)
-        packing = packing_warning(c.model.backend, c.model.load_in_4bit) \
-            if c.method_name == "sft" and c.method.packing else None
-        lines += [("⚠", warning) for warning in [f.message for f in self.report.warnings] + [memory, packing]
-                  if warning]
-        verdict.show(lines)
+        verdict.show(verdict_lines(c, self.report))
         return c
 
     def on_dataset_check_checked(self, event: DatasetCheck.Checked) -> None:
@@ -390,7 +328,7 @@ class SetupScreen(Screen):
         self.presets = all_presets()
         options = self.query_one("#preset-list", OptionList)
         options.clear_options()
-        options.add_options(self._preset_options())
+        options.add_options(preset_options(self.presets))
         if select in self.presets:
             options.highlighted = list(self.presets).index(select)
 

@@ -10,8 +10,28 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from engine.contract.config import RunConfig
+from engine.methods import METHODS
+from engine.planning.memory_estimate import gpu_warning
+from engine.planning.preflight import Report, packing_warning
+
 LINES = 3
 _STYLES = {"✗": "bold red", "⚠": "bold yellow", "✓": "bold green", "…": "bold yellow"}
+
+
+def verdict_lines(config: RunConfig, report: Report) -> list[tuple[str, str]]:
+    """What stops the run (✗), or that it is ready (✓) or still being checked (…), then the warnings (⚠)."""
+    c = config
+    lines = [("✗", f"{f.path}: {f.message}") for f in report.problems]
+    if not lines:
+        title = f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · " \
+                f"{c.training.max_steps} steps" + (f" · starts from {c.model.start_from}" if c.model.start_from else "")
+        lines.append(("…", f"checking the dataset… {title}") if report.pending else
+                     ("✓", f"ready · press t (or ctrl+t) to train · {title}"))
+    memory = gpu_warning(c)
+    packing = packing_warning(c.model.backend, c.model.load_in_4bit) \
+        if c.method_name == "sft" and c.method.packing else None
+    return lines + [("⚠", warning) for warning in [f.message for f in report.warnings] + [memory, packing] if warning]
 
 
 def verdict_text(lines: list[tuple[str, str]]) -> Text:
