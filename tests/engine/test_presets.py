@@ -24,6 +24,10 @@ def _two_steps(name: str, runs_dir, start_from=None):
     # Samples on the real model are covered by test_default_model; here they would only cost minutes.
     overrides = ["training.max_steps=2", "training.sample_every=0", f'output.runs_dir="{runs_dir}"']
     config = load_config(name, overrides)
+    if config.training.batch_size > 2:
+        # Two rows a step take every code path the preset's batch does (padding, KTO's mismatched pairs,
+        # PPO's mini-batches) at a fraction of the CPU time; what fits in memory is the estimate's job.
+        config = config.model_copy(update={"training": config.training.model_copy(update={"batch_size": 2})})
     if config.model.start_from:
         assert start_from is not None
         config = config.model_copy(update={"model": config.model.model_copy(update={"start_from": str(start_from)})})
