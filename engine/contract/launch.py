@@ -52,7 +52,8 @@ def launch_worker(run: RunDir, python: str | None = None, resume: bool = False) 
     env = worker_env()
     with open(run.log_path, "ab") as log:
         process = subprocess.Popen(
-            [python or sys.executable, "-m", "engine.training.worker", str(run.path.resolve())] + (["--resume"] if resume else []),
+            [python or sys.executable, "-m", "engine.training.worker", str(run.path.resolve())]
+            + (["--resume"] if resume else []),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

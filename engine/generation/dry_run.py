@@ -1,7 +1,8 @@
-"""Score a batch with the reward functions before training: ``python -m engine.generation.dry_run REQUEST.json OUT.json``.
+"""Score a batch with the reward functions before training.
 
-Runs in its own process (it may load a model and runs reward code), started
-by ``rft rewards dry-run`` or the UI. The request is a run config plus what to
+``python -m engine.generation.dry_run REQUEST.json OUT.json`` runs in its own
+process (it may load a model and runs reward code), started by ``rft rewards
+dry-run`` or the UI. The request is a run config plus what to
 score: answers the base model (or the run's starting adapter) generates for
 the first N prompts, the dataset's own reference answers, or given texts. It
 writes per-answer scores, a per-function summary (mean, std, min/max, a small

@@ -24,8 +24,9 @@ def verdict_lines(config: RunConfig, report: Report) -> list[tuple[str, str]]:
     c = config
     lines = [("✗", f"{f.path}: {f.message}") for f in report.problems]
     if not lines:
-        title = f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · " \
-                f"{c.training.max_steps} steps" + (f" · starts from {c.model.start_from}" if c.model.start_from else "")
+        start = f" · starts from {c.model.start_from}" if c.model.start_from else ""
+        steps = f"{c.training.max_steps} steps{start}"
+        title = f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · {steps}"
         lines.append(("…", f"checking the dataset… {title}") if report.pending else
                      ("✓", f"ready · press t (or ctrl+t) to train · {title}"))
     memory = gpu_warning(c)

@@ -6,12 +6,15 @@ import subprocess
 import sys
 
 HEAVY = ("torch", "transformers", "trl", "peft", "unsloth", "datasets")
-UI_MODULES = ("rft_tui", "rft_tui.cli", "rft_tui.follow", "engine.contract.config", "engine.contract.protocol", "engine.contract.runs",
-              "engine.contract.run_summary", "engine.contract.launch", "engine.methods", "engine.data", "engine.planning.stages",
-              "engine.rewards", "engine.rewards.user_files", "engine.rewards.sandbox", "engine.models.chat_template",
-              "engine.contract.presets", "rft_tui.app", "rft_tui.dry_run_client", "rft_tui.dry_run_report",
-              "engine.planning.memory_estimate", "engine.planning.device_memory", "engine.training.oom_recovery", "engine.planning.preflight",
-              "engine.rewards.needs")
+UI_MODULES = (
+    "rft_tui", "rft_tui.cli", "rft_tui.follow", "rft_tui.app", "rft_tui.dry_run_client", "rft_tui.dry_run_report",
+    "engine.contract.config", "engine.contract.protocol", "engine.contract.runs", "engine.contract.run_summary",
+    "engine.contract.launch", "engine.contract.presets", "engine.contract.errors", "engine.contract.user_cache",
+    "engine.methods", "engine.rewards", "engine.rewards.catalog", "engine.rewards.user_files", "engine.rewards.sandbox",
+    "engine.rewards.needs", "engine.data", "engine.data.probes", "engine.models.resolve", "engine.models.chat_template",
+    "engine.planning.stages", "engine.planning.preflight", "engine.planning.memory_estimate",
+    "engine.planning.device_memory", "engine.export", "engine.training.oom_recovery",
+)
 
 
 def test_ui_and_pure_engine_modules_load_no_torch():
