@@ -135,11 +135,18 @@ class MetricChart(PlotextPlot):
         self.plotted = 0  # how many points the last draw handed to plotext, after thinning
         self.draws = 0  # how many times the figure was rebuilt (tests read it)
         self._drawn: tuple | None = None  # what the last draw showed, to skip a redraw that changes nothing
+        self._shown: tuple[dict[str, Series], bool] | None = None  # the last show's arguments, for a resize
 
     def on_mount(self) -> None:
         super().on_mount()
         self.border_title = self.title
         self._empty()
+
+    def on_resize(self) -> None:
+        # A screen's first draw comes before its layout, with assumed rows and columns: the ticks and
+        # the thinning are redone for the real size at once, not on the owner's next timer tick.
+        if self._shown is not None:
+            self.show(*self._shown)
 
     def _empty(self) -> None:
         self.plt.clear_data()
@@ -157,6 +164,7 @@ class MetricChart(PlotextPlot):
         Returns whether the figure was rebuilt: not when neither the series it draws, nor the
         run's end, nor the chart's width changed since the last draw.
         """
+        self._shown = (series, finished)
         present = self._names(series)
         columns = 2 * self.size.width or DEFAULT_COLUMNS  # braille: two dots across a cell
         drawn = (finished, bool(series), columns, self.size.height, tuple(

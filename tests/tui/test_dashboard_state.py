@@ -22,6 +22,7 @@ from rft_tui.screens.dashboard import DashboardScreen
 from rft_tui.widgets.metric_chart import MetricChart
 from tests.conftest import tiny_config
 from tests.fixtures.fake_runs import grpo_run, oom_adjusted_run
+from tests.tui.test_app import _until
 
 SIZE = (120, 36)
 
@@ -127,14 +128,15 @@ def test_a_finished_runs_footer_has_no_stop_or_checkpoint_and_s_does_nothing(tmp
     async def scenario() -> None:
         app = RftApp(runs_dir=tmp_path / "runs", open_run=run)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause(0.5)
-            assert {"stop & save", "checkpoint now"} <= set(_footer_keys(app))  # live: both offered
+            # Waited for, not paused for: on a loaded machine the first poll and the footer's rebuild lag.
+            await _until(pilot, lambda: {"stop & save", "checkpoint now"} <= set(_footer_keys(app)), timeout=30,
+                         what="the live run's keys")  # live: both offered
             # The run ends (its worker writes done and lets go of its lock): the keys go with it.
             atomic_write_json(path / "status.json", {**json.loads((path / "status.json").read_text()),
                                                      "state": "done", "finished_at": 1_795_000_900.0})
             lock.close()
-            await pilot.pause(0.6)
-            assert "done" in _header(app)
+            await _until(pilot, lambda: "done" in _header(app) and "stop & save" not in _footer_keys(app),
+                         timeout=30, what="the finished run's header and keys")
             keys = _footer_keys(app)
             assert "stop & save" not in keys and "checkpoint now" not in keys and "samples full screen" in keys
             await pilot.press("s", "c")
