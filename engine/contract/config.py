@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from engine.contract.atomic_files import atomic_write_text
 from engine.contract.errors import ExplainedError
+from engine.contract.eval_config import EvalConfig, eval_metrics
 from engine.contract.schema_base import StrictModel
 from engine.methods import METHODS
 from engine.rewards import BUILTIN_REWARDS, make_reward
@@ -207,11 +208,36 @@ class RunConfig(StrictModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     rewards: list[RewardSpec] = Field(default_factory=list, description="Reward functions for GRPO and PPO, "
                                       "and the scores shown beside sampled answers.")
+    eval: EvalConfig = Field(default_factory=EvalConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     @property
     def method_name(self) -> str:
         return self.method.name
+
+    def eval_metrics(self, method: str | None = None) -> list[str]:
+        """The eval metrics a stage training ``method`` (default: this run's) logs with these rewards."""
+        spec = METHODS[method or self.method_name]
+        names = [reward.name.rpartition(":")[2] for reward in self.rewards]
+        return eval_metrics(spec.eval_loss_metrics, spec.answers, names)
+
+    def metric_problem(self) -> str | None:
+        """Why ``eval.metric`` names a metric no stage of this run logs; None when it is fine."""
+        if self.eval.metric == "auto":
+            return None
+        stages = METHODS[self.method_name].stages or (self.method_name,)
+        logged = list(dict.fromkeys(m for stage in stages for m in self.eval_metrics(stage)))
+        if self.eval.metric in logged:
+            return None
+        return (f"{METHODS[self.method_name].title} with these rewards does not log {self.eval.metric!r}; it logs "
+                f"{', '.join(logged) or 'no eval metric'} (or use 'auto')")
+        stages = METHODS[self.method_name].stages or (self.method_name,)
+        logged = list(dict.fromkeys(m for stage in stages for m in self.eval_metrics(stage)))
+        if self.eval.metric not in logged:
+            title = METHODS[self.method_name].title
+            raise ConfigError([("eval.metric", f"{title} with these rewards does not log {self.eval.metric!r}; "
+                                f"it logs {', '.join(logged) or 'no eval metric'} (or use 'auto')")])
+        return self
 
     def to_toml(self) -> str:
         """The config as TOML; unset optional values are left out."""
@@ -250,7 +276,11 @@ def config_from_dict(data: dict[str, Any], source: str | None = None) -> RunConf
     """Validate a plain dict (parsed TOML) into a ``RunConfig``."""
     try:
         _check_method_name(data)
-        return RunConfig.model_validate(data)
+        config = RunConfig.model_validate(data)
+        problem = config.metric_problem()
+        if problem:
+            raise ConfigError([("eval.metric", problem)])
+        return config
     except ConfigError as error:
         raise ConfigError(error.problems, source) from None
     except ValidationError as error:

@@ -18,6 +18,7 @@ import json
 import random
 from typing import Any
 
+from engine.contract.config import DatasetConfig, RunConfig
 from engine.data.errors import DatasetError
 
 AUTO_SHARE = 0.1
@@ -72,3 +73,44 @@ def split_held_out(rows: list[dict[str, Any]], size: float | int | str, seed: in
     held_rows = {i for key in held for i in groups[key]}
     return ([row for i, row in enumerate(rows) if i not in held_rows],
             [row for i, row in enumerate(rows) if i in held_rows])
+
+
+def distinct_prompts(rows: list[dict[str, Any]]) -> int:
+    """How many different prompts ``rows`` ask (what ``eval.size`` counts)."""
+    return len({prompt_key(row) for row in rows})
+
+
+def eval_dataset_config(config: RunConfig) -> DatasetConfig | None:
+    """``eval.source`` as a dataset read like the training data (same column settings), or None when the
+    eval rows are held out of the training data."""
+    if config.eval.source is None:
+        return None
+    return config.dataset.model_copy(update={"source": config.eval.source, "max_rows": None,
+                                             "split": config.eval.split or config.dataset.split})
+
+
+def eval_split(config: RunConfig, formats: tuple[str, ...], method: str, rows: list[dict[str, Any]], chat: bool,
+               answers: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(training rows, eval rows, eval prompts)`` of one stage, from its prepared training ``rows``.
+
+    The eval rows are ``eval.source``'s, or those held out of ``rows`` (by prompt, seeded). The eval
+    prompts are the first ``eval.prompts`` distinct ones among them, with the columns the reward functions
+    read (the training rows may have dropped those), for a model that ``answers`` and a run with rewards.
+    """
+    from engine.data.probes import distinct_prompt_rows
+    from engine.data.rows import prepare
+
+    ev, keep_extra = config.eval, answers and bool(config.rewards)
+    source = eval_dataset_config(config)
+    if source is not None:
+        try:
+            held = prepare(source, formats, chat=chat, method=method, keep_extra=keep_extra).rows
+        except DatasetError as error:
+            raise DatasetError(f"eval.source: the eval dataset {ev.source!r}: {error}") from None
+        return rows, held, distinct_prompt_rows(held, ev.prompts) if keep_extra else []
+    train, held = split_held_out(rows, ev.size, config.training.seed)
+    if not held or not keep_extra:
+        return train, held, []
+    # The same prompts held out of the rows with every column (the split depends only on prompts and seed).
+    full = prepare(config.dataset, formats, chat=chat, method=method, keep_extra=True).rows
+    return train, held, distinct_prompt_rows(split_held_out(full, ev.size, config.training.seed)[1], ev.prompts)

@@ -23,8 +23,14 @@ def probe_rows(config: RunConfig, spec: MethodSpec, chat: bool, n: int,
                                 keep_extra=bool(config.rewards))
     if prepared.format == "text":
         return []
+    return distinct_prompt_rows(prepared.rows, n)
+
+
+def distinct_prompt_rows(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """The first ``n`` distinct prompts of normalised rows, each with the columns a reward function reads
+    (the answers are left out: they are what the model is asked to write)."""
     probes, seen = [], set()
-    for row in prepared.rows:
+    for row in rows:
         prompt = row.get("prompt")
         if prompt is None and "messages" in row:
             turns = row["messages"]

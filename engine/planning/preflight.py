@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from engine.contract.config import ConfigError, DatasetConfig, RunConfig
+from engine.data.holdout import eval_dataset_config
 from engine.methods import MethodSpec, get_method
 from engine.methods.sft import PACKING_NEEDS
 from engine.models.resolve import model_problem, predict_backend
@@ -50,10 +51,14 @@ class DatasetReading:
     format: str | None = None
     rows: int = 0
     reward_columns: tuple[str, ...] = ()
+    prompts: int = 0  # distinct prompts: what eval.size holds out a share of
 
     @classmethod
     def of(cls, prepared: "PreparedDataset") -> "DatasetReading":
-        return cls(format=prepared.format, rows=len(prepared.rows), reward_columns=tuple(prepared.extra_columns))
+        from engine.data.holdout import distinct_prompts
+
+        return cls(format=prepared.format, rows=len(prepared.rows), reward_columns=tuple(prepared.extra_columns),
+                   prompts=distinct_prompts(prepared.rows))
 
 
 Reader = Callable[[DatasetConfig, MethodSpec], DatasetReading]
@@ -150,9 +155,9 @@ def read_datasets(config: RunConfig, read: Reader = read_dataset,
     readings = dict(known or {})
     for stage in _plan(config)[0]:
         spec = get_method(stage.name)
-        key = reading_key(stage.config.dataset, spec)
-        if key not in readings:
-            readings[key] = read(stage.config.dataset, spec)
+        for dataset in (stage.config.dataset, eval_dataset_config(stage.config)):
+            if dataset is not None and reading_key(dataset, spec) not in readings:
+                readings[reading_key(dataset, spec)] = read(dataset, spec)
     return readings
 
 
@@ -192,6 +197,7 @@ def _check_stage(stage: _Stage, readings: Mapping[str, DatasetReading], report: 
         report.pending = True
     elif reading.error:
         add(stage.dataset_path, reading.error)
+    _check_eval(cfg, spec, reading, readings, add, report)
     reward_model = getattr(cfg.method, "reward_model", None)
     if reward_model and not _is_reward_model(reward_model):
         add("method.reward_model", f"{reward_model!r} is neither an RM run directory, an adapter folder nor a "
@@ -223,6 +229,33 @@ def _check_stage(stage: _Stage, readings: Mapping[str, DatasetReading], report: 
         else:
             add(f"rewards.{i}", f"reward {reward.name!r} is left out: {spec.title} does not learn from rewards "
                 f"(they only score the sampled answers), and {lacks}.", fatal=False, drop_reward=i)
+
+
+def _check_eval(cfg: RunConfig, spec: MethodSpec, reading: DatasetReading | None,
+                readings: Mapping[str, DatasetReading], add: Callable[..., None], report: Report) -> None:
+    """The eval data: a separate source that fits the method, or a held-out share that leaves rows to train on."""
+    from engine.data.holdout import held_out_count
+
+    eval_dataset = eval_dataset_config(cfg)
+    if eval_dataset is not None:
+        own = readings.get(reading_key(eval_dataset, spec))
+        if own is None:
+            report.pending = True
+        elif own.error:
+            add("eval.source", f"the eval dataset {cfg.eval.source!r}: {own.error}")
+        return
+    if reading is None or reading.error or not cfg.eval.holds_out:
+        return
+    held = held_out_count(reading.prompts, cfg.eval.size)
+    if held >= reading.prompts:
+        add("eval.size", f"eval.size = {cfg.eval.size!r} holds out {held} of the dataset's {reading.prompts} "
+            "distinct prompts, which leaves none to train on; hold out fewer (a share such as 0.1) or name a "
+            "separate eval dataset in eval.source.")
+    elif held == 0 and (cfg.eval.patience or cfg.eval.keep_best):
+        setting = "eval.patience" if cfg.eval.patience else "eval.keep_best"
+        add(setting, f"{setting} needs eval rows, and eval.size = {cfg.eval.size!r} holds out none of the "
+            f"dataset's {reading.prompts} prompts ('auto' holds out none under 50); set eval.size to a share "
+            "such as 0.2 or name an eval dataset in eval.source.")
 
 
 def _is_reward_model(location: str) -> bool:

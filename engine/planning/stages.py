@@ -82,6 +82,10 @@ def stage_configs(config: RunConfig) -> list[tuple[str, RunConfig]]:
             "training": config.training.model_copy(update={"max_steps": m.rm_steps,
                                                            "learning_rate": m.rm_learning_rate}),
             "model": config.model.model_copy(update={"start_from": None}),
+            # The reward model is scored on preference pairs held out of its own data; what the user's
+            # [eval] asks (a source of prompts, a metric, early stopping, the best step) is the policy's.
+            "eval": config.eval.model_copy(update={"source": None, "metric": "auto", "patience": 0,
+                                                   "keep_best": False}),
         })
         ppo_fields = {k: v for k, v in m.model_dump().items() if k in ppo.Params.model_fields and k != "name"}
         planned.append(("rm", rm_cfg))

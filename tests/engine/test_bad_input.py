@@ -274,6 +274,19 @@ CASES = [
          r"outside your rewards folder"),
     Case("reward", "unknown built-in", lambda w: (lambda: __import__("engine.rewards", fromlist=["x"])
                                                   .make_reward("formatt")), r"formatt"),
+    # evaluation
+    Case("eval", "eval dataset of the wrong format",
+         preflight("dpo", lambda w: [f"eval.source={w.user / 'answers.jsonl'}"],
+                   {"answers.jsonl": _jsonl([SFT_ROW] * 3)}),
+         r"eval\.source: the eval dataset '.*answers\.jsonl': .*does not fit DPO"),
+    Case("eval", "held-out share that leaves nothing to train on", preflight("sft", lambda w: ["eval.size=0.999"]),
+         r"eval\.size: eval\.size = 0\.999 holds out 400 of the dataset's 400 distinct prompts, which leaves none"),
+    Case("eval", "metric the method does not log", preset(BASE + '[eval]\nmetric = "eval_reward"\n'),
+         r"eval\.metric: SFT with these rewards does not log 'eval_reward'; it logs eval_loss, eval_token_accuracy"),
+    Case("eval", "early stopping with no eval rows",
+         preflight("sft", lambda w: ["dataset.max_rows=20", "eval.patience=3"]),
+         r"eval\.patience: eval\.patience needs eval rows, and eval\.size = 'auto' holds out none of the "
+         r"dataset's 20 prompts"),
     # exports
     Case("export", "target exists", export_again, r"already exists.*--force"),
     Case("export", "disk full", export_disk_full, r"The disk is full"),
@@ -329,4 +342,4 @@ def case_counts() -> str:
 
 def test_the_suite_covers_at_least_thirty_cases_across_every_area():
     counts = Counter(c.area for c in CASES)
-    assert len(CASES) >= 30 and set(counts) == {"dataset", "preset", "model", "reward", "export"}
+    assert len(CASES) >= 30 and set(counts) == {"dataset", "preset", "model", "reward", "eval", "export"}
