@@ -16,7 +16,8 @@ Event types and their fields:
 ``status``     ``state`` (see ``STATES``), ``message`` (optional)
 ``model``      ``name``, ``path``, ``backend`` ('unsloth' | 'transformers+peft'),
                ``device``, ``dtype``, ``load_in_4bit``, ``parameters``, ``trainable``
-``dataset``    ``source``, ``format``, ``rows``, ``truncated`` (rows longer than max length)
+``dataset``    ``source``, ``format``, ``rows`` (the training rows), ``truncated`` (rows longer than max
+               length), ``eval_rows`` (rows evaluated on), ``eval_source`` (``eval.source``, or 'held out')
 ``metrics``    ``step``, ``total``, ``stage`` (multi-stage runs), ``values`` under canonical
                names: ``loss``, ``lr``, ``grad_norm``, ``tokens_per_s``, ``epoch``,
                ``token_accuracy``, ``reward``, ``reward_std``, ``rewards/<fn>``, ``kl``,
@@ -24,6 +25,15 @@ Event types and their fields:
                ``clip_fraction``, ``completion_length``, …
 ``sample``     ``step``, ``prompt``, ``completion``, ``rewards`` (function → score),
                ``reward`` (weighted total, if any), ``advantage`` (GRPO, PPO)
+``eval``       ``step`` (0: before the first step, the base model), ``stage`` (runs of several stages),
+               ``values`` under canonical names prefixed ``eval_``: ``eval_loss`` and the method's other
+               likelihood metrics (``eval_accuracy``, ``eval_margin``, …) on every held-out row, and where
+               reward functions are set ``eval_reward``, ``eval_rewards/<fn>``: greedy answers to
+               ``prompts`` held-out prompts, scored; ``examples`` (a few of those answers: ``prompt``,
+               ``completion``, ``reward``, ``rewards``), ``seconds`` (what it took), ``best`` (``metric``,
+               ``value``, ``step`` of the best evaluation so far), ``saved_best`` (its adapter was saved)
+``best``       ``metric``, ``value``, ``step``, ``adapter``: ``eval.keep_best`` made that step's adapter the
+               stage's result
 ``stage``      ``index``, ``total``, ``name``, ``max_steps`` (runs of several stages)
 ``checkpoint`` ``step``, ``path`` (relative to the run directory)
 ``resume``     ``step``, ``stage``, ``checkpoint``: the run continues from that step; readers drop
@@ -53,7 +63,7 @@ from typing import Any, Iterator
 SCHEMA_VERSION = 1
 
 EVENT_TYPES = ("status", "stage", "model", "dataset", "metrics", "sample", "checkpoint", "log", "error", "summary",
-               "resume", "adjusted")
+               "resume", "adjusted", "eval", "best")
 
 # Metric names as trainers log them → the canonical names every screen uses.
 CANONICAL_METRICS = {

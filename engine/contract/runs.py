@@ -75,6 +75,7 @@ class RunStatus:
     stage: str | None = None
     stage_index: int | None = None
     stage_count: int | None = None
+    best: dict[str, Any] | None = None  # the best evaluation so far: {metric, value, step[, adapter]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunStatus":

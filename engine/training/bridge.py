@@ -54,6 +54,8 @@ class EventBridge(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = dict(logs or {})
+        if any(key.startswith("eval_") for key in logs):
+            return  # the trainer's evaluate(): the held-out evaluator logs it as an eval event
         if _SUMMARY_KEYS & logs.keys():
             self.events.emit("summary", values=canonical_metrics(logs))
             return

@@ -32,6 +32,7 @@ from engine.data.probes import probe_rows
 from engine.methods import MethodSpec, get_method
 from engine.models.backend import Backend
 from engine.planning.stages import Stage, resolve_adapter
+from engine.training.adapter_files import save_adapter
 from engine.training.oom_inject import oom_injector
 from engine.training.oom_recovery import StageOutOfMemory
 
@@ -100,9 +101,19 @@ class StageRunner:
                     "rendered; use an instruct model or a prompt/completion or text dataset."
                 )
             prepared = data.prepare(cfg.dataset, spec.formats, chat=False, method=spec.title)
+        from engine.data.holdout import eval_split
+
+        train_rows, eval_rows, eval_prompts = eval_split(cfg, spec.formats, spec.title, prepared.rows, chat,
+                                                         spec.answers)
+        prepared = data.PreparedDataset(train_rows, prepared.format, prepared.source, prepared.columns,
+                                        prepared.extra_columns)
         truncated = data.check_lengths(prepared.rows, tokenizer, cfg.model.max_seq_length, format=prepared.format)
         w.events.emit("dataset", source=prepared.source, format=prepared.format, rows=len(prepared.rows),
-                      columns=prepared.columns, truncated=truncated)
+                      columns=prepared.columns, truncated=truncated, eval_rows=len(eval_rows),
+                      eval_source=cfg.eval.source or ("held out" if eval_rows else None))
+        if eval_rows:
+            where = cfg.eval.source or "the training data, held out (never trained on)"
+            w.log(f"evaluating on {len(eval_rows)} rows of {where}; {len(prepared.rows)} rows train")
         if truncated:
             w.log(f"{truncated} of {len(prepared.rows)} rows are longer than model.max_seq_length = "
                   f"{cfg.model.max_seq_length} tokens and will be truncated", level="warning")
@@ -125,10 +136,11 @@ class StageRunner:
             w.set_state("loading", f"loading reward model {reward_model}")
             reward_funcs.append(load_reward_model(reward_model, self.backend.device))
             reward_weights.append(1.0)
-        return self._train(model, tokenizer, prepared, chat, reward_funcs, reward_weights)
+        return self._train(model, tokenizer, prepared, chat, reward_funcs, reward_weights, (eval_rows, eval_prompts))
 
     def _train(self, model: Any, tokenizer: Any, prepared: data.PreparedDataset, chat: bool,
-               reward_funcs: list, reward_weights: list[float]) -> str:
+               reward_funcs: list, reward_weights: list[float],
+               held_out: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> str:
         from datasets import Dataset
 
         from engine.training.bridge import EventBridge
@@ -144,7 +156,12 @@ class StageRunner:
         ctx = TrainerContext(config=cfg, backend=self.backend, model=model, tokenizer=tokenizer,
                              train_dataset=Dataset.from_list(prepared.rows), dataset_format=prepared.format,
                              output_dir=self.stage.checkpoints_dir, callbacks=[bridge], reward_funcs=reward_funcs,
-                             reward_weights=reward_weights, events=w.events)
+                             reward_weights=reward_weights, events=w.events, stage_name=w.status.stage,
+                             eval_dataset=Dataset.from_list(held_out[0]) if held_out[0] and
+                             spec.eval_loss_metrics else None)
+        evaluator = self._evaluator(ctx, held_out[1], list(reward_funcs), list(reward_weights))
+        if evaluator is not None:
+            ctx.callbacks.append(evaluator)
         if spec.model_kind == "causal_lm" and not spec.uses_rewards and cfg.training.sample_every:
             probes = probe_rows(self.config, self.spec, chat, self.config.training.sample_prompts, prepared)
             ctx.callbacks.append(ProbeSampler(ctx, probes, cfg.training.sample_every,
@@ -162,6 +179,11 @@ class StageRunner:
         if "stop" in w.commands.poll():
             w.log("stopped before the first step; nothing was trained")
             return "stopped"
+        if evaluator is not None:
+            evaluator.trainer = trainer if ctx.eval_dataset is not None else None
+            if self.resume_from is None:
+                w.set_state("loading", "evaluating the base model on the eval rows")
+                evaluator.evaluate(0, trainer.model)
         w.set_state("training", f"stage {self.stage.index}: {spec.title}" if w.status.stage_count else None)
         out_of_memory = None
         try:
@@ -183,7 +205,55 @@ class StageRunner:
         if hasattr(trainer, "save_extra"):
             trainer.save_extra(self.stage.adapter_dir)
         w.log(f"adapter saved to {self.stage.adapter_dir}")
+        if evaluator is not None and cfg.eval.keep_best:
+            self._keep_best(evaluator)
         return "stopped" if bridge.stop_requested else "done"
+
+    def _evaluator(self, ctx: Any, prompts: list[dict[str, Any]], reward_funcs: list,
+                   reward_weights: list[float]) -> Any:
+        """The held-out evaluation of this stage, or None when it has nothing to evaluate on."""
+        from engine.contract.eval_config import chosen_metric
+        from engine.contract.protocol import read_events
+        from engine.training.evaluation import HeldOutEvaluator
+
+        cfg, spec, w = self.config, self.spec, self.worker
+        if ctx.eval_dataset is None and not (prompts and reward_funcs):
+            return None
+        history: dict[int, dict[str, Any]] = {}
+        if self.resume_from is not None:  # the evaluations up to the checkpoint count toward best and patience
+            upto = checkpoint_step(self.resume_from)
+            for event in read_events(w.run.events_path):
+                if event["type"] == "eval" and event.get("stage") == ctx.stage_name and event["step"] <= upto:
+                    history[event["step"]] = event
+        method = cfg.method
+        max_new = cfg.eval.max_new_tokens or getattr(method, "max_completion_length", None) or \
+            getattr(method, "max_new_tokens", None) or cfg.training.sample_max_new_tokens
+
+        def record(best: dict[str, Any]) -> None:
+            w.status.best = best
+            w.run.write_status(w.status, durable=False)
+
+        return HeldOutEvaluator(ctx, cfg.eval, chosen_metric(cfg.eval.metric, cfg.eval_metrics(spec.name)), prompts,
+                                (reward_funcs, reward_weights), max_new, self.best_dir,
+                                [history[step] for step in sorted(history)], record)
+
+    @property
+    def best_dir(self) -> Path:
+        """Where ``eval.keep_best`` keeps the best step's adapter until the stage ends."""
+        return self.stage.adapter_dir.with_name("best-adapter")
+
+    def _keep_best(self, evaluator: Any) -> None:
+        """Make the stage's adapter the best evaluated step's (``eval.keep_best``), and say which it is."""
+        w, best = self.worker, evaluator.best
+        if best is None or not (self.best_dir / "adapter_config.json").is_file():
+            w.log("eval.keep_best: no evaluation gave a best step; the adapter is the last step's", level="warning")
+            return
+        swap_dir(self.best_dir, self.stage.adapter_dir)
+        w.status.best = {**best, "adapter": str(self.stage.adapter_dir.relative_to(w.run.path))}
+        w.run.write_status(w.status)
+        w.events.emit("best", **w.status.best)
+        w.log(f"eval.keep_best: the adapter is step {best['step']}'s, the best {best['metric']} "
+              f"({best['value']:.4g})")
 
     def _save_after_oom(self, trainer: Any) -> tuple[int, Path | None]:
         """Checkpoint the last finished step, as a stop would; returns (step, checkpoint to resume from).
@@ -263,15 +333,3 @@ class StageRunner:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         w.log(f"training had finished at {checkpoint.name}; its adapter is saved to {target}")
-
-
-def save_adapter(model: Any, tokenizer: Any, target: Path) -> None:
-    """Write the adapter and tokenizer to a temporary folder, then rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        swap_dir(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

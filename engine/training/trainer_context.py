@@ -26,9 +26,13 @@ class TrainerContext:
     reward_funcs: list[Callable[..., list[float | None]]] = field(default_factory=list)
     reward_weights: list[float] = field(default_factory=list)
     events: Any = None  # EventWriter; None in tests that build a trainer alone
+    stage_name: str | None = None  # in a run of several stages, the one training (events carry it)
+    eval_dataset: Any = None  # held-out rows for the trainer's own evaluation (eval_loss); None: none
 
-    def score(self, rows: list[dict[str, Any]], completions: list[str]) -> dict[str, Any]:
-        """Every reward function's scores and their weighted total, per completion.
+    def score(self, rows: list[dict[str, Any]], completions: list[str], funcs: list[Callable[..., Any]] | None = None,
+              weights: list[float] | None = None) -> dict[str, Any]:
+        """Every reward function's scores and their weighted total, per completion (``funcs``, ``weights``:
+        other functions than the trainer's, e.g. the unwrapped ones GRPO's recorder wraps).
 
         Dataset columns other than the prompt reach the functions as keyword
         arguments (TRL's convention); a None score counts as 0 in the total.
@@ -36,8 +40,10 @@ class TrainerContext:
         prompts = [row.get("prompt") for row in rows]
         columns = {key: [row.get(key) for row in rows] for key in rows[0] if key != "prompt"} if rows else {}
         by_function: dict[str, list[float | None]] = {}
-        total = [0.0] * len(completions) if self.reward_funcs else []
-        for fn, weight in zip(self.reward_funcs, self.reward_weights):
+        funcs = self.reward_funcs if funcs is None else funcs
+        weights = self.reward_weights if weights is None else weights
+        total = [0.0] * len(completions) if funcs else []
+        for fn, weight in zip(funcs, weights):
             values = list(fn(prompts=prompts, completions=completions, **columns))
             if len(values) != len(completions):
                 raise ValueError(f"reward function {fn.__name__!r} returned {len(values)} scores for "
@@ -66,6 +72,9 @@ class TrainerContext:
             "max_steps": t.max_steps,
             "learning_rate": t.learning_rate,
             "per_device_train_batch_size": t.batch_size,
+            "per_device_eval_batch_size": t.batch_size,
+            # Evaluation is scheduled by the held-out evaluator (engine.training.evaluation), not the trainer.
+            "eval_strategy": "no",
             "gradient_accumulation_steps": t.gradient_accumulation_steps,
             "lr_scheduler_type": t.lr_scheduler,
             "warmup_steps": t.warmup_steps,

@@ -50,6 +50,13 @@ def _series(events: list[dict], name: str) -> list[float]:
     return [e["values"][name] for e in events if e["type"] == "metrics" and name in e["values"]]
 
 
+# What each method's held-out evaluation logs; the reward ones wherever reward functions are set.
+EVAL = {"sft": {"eval_loss", "eval_token_accuracy"}, "rm": {"eval_loss", "eval_accuracy", "eval_margin"},
+        "dpo": {"eval_loss", "eval_margin", "eval_accuracy"}, "orpo": {"eval_loss", "eval_margin", "eval_accuracy"},
+        "kto": {"eval_loss", "eval_margin"}, "grpo": {"eval_reward", "eval_rewards/format", "eval_rewards/correctness"},
+        "ppo": {"eval_reward", "eval_rewards/format", "eval_rewards/correctness"}}
+
+
 @pytest.mark.parametrize("method", list(SMOKE))
 def test_each_method_reports_finite_metrics_and_samples(tiny_model_dir, tmp_path, method):
     dataset, params, rewards, expected = SMOKE[method]
@@ -62,6 +69,13 @@ def test_each_method_reports_finite_metrics_and_samples(tiny_model_dir, tmp_path
     assert expected <= seen, sorted(seen)
     for m in metrics:
         assert all(math.isfinite(v) for v in m["values"].values()), m
+    # Evaluated on the held-out rows before the first step (the base model) and after the last.
+    evals = [e for e in events if e["type"] == "eval"]
+    assert [e["step"] for e in evals] == [0, 3]
+    for e in evals:
+        assert EVAL[method] <= set(e["values"]), sorted(e["values"])
+        assert all(math.isfinite(v) for v in e["values"].values()), e
+    assert next(e for e in events if e["type"] == "dataset")["eval_rows"] > 0
     samples = [e for e in events if e["type"] == "sample"]
     if method == "rm":  # a reward model cannot answer: it shows its scores of the probe pairs
         assert [s["side"] for s in samples[:2]] == ["chosen", "rejected"]

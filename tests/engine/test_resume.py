@@ -25,7 +25,7 @@ def _config(model_dir, runs_dir, method: str) -> RunConfig:
     params, dataset = CASES[method]
     config = tiny_config(model_dir, runs_dir, method=params, dataset=dataset,
                          training={"max_steps": 8, "batch_size": 4, "learning_rate": 1e-2, "save_steps": 2,
-                                   "sample_every": 0, "seed": 7})
+                                   "sample_every": 0, "seed": 7}, eval={"every": 2, "prompts": 4})
     if method != "sft":
         config = RunConfig.model_validate({**config.model_dump(), "rewards": SHORT})
     return config
@@ -34,7 +34,7 @@ def _config(model_dir, runs_dir, method: str) -> RunConfig:
 def _by_step(run: RunDir, name: str) -> dict[int, float]:
     """The metric per step; a step trained again after a resume counts as its last logging."""
     return {e["step"]: e["values"][name] for e in read_events(run.events_path)
-            if e["type"] == "metrics" and name in e["values"]}
+            if e["type"] in ("metrics", "eval") and name in e["values"]}
 
 
 @pytest.mark.parametrize("method", list(CASES))
@@ -59,6 +59,12 @@ def test_a_stopped_run_resumes_and_matches_an_uninterrupted_one_step_for_step(ti
     for name in (metric, "lr"):
         want, got = _by_step(whole, name), _by_step(run, name)
         assert got == pytest.approx(want, rel=1e-5, abs=1e-7), name
+    # The held-out evaluation too: the same rows held out, the same numbers at the same steps (the stop
+    # adds one evaluation, at the step it saved).
+    held_out = "eval_loss" if method == "sft" else "eval_reward"
+    want, got = _by_step(whole, held_out), _by_step(run, held_out)
+    assert list(want) == [0, 2, 4, 6, 8] and set(want) <= set(got) <= set(want) | {stopped.step}
+    assert {step: got[step] for step in want} == pytest.approx(want, rel=1e-5, abs=1e-7)
 
 
 def test_a_killed_run_reads_as_crashed_then_resumes_from_its_last_checkpoint(tiny_model_dir, tmp_path):

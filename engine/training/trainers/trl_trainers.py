@@ -36,7 +36,7 @@ def build_sft(ctx: TrainerContext) -> Any:
     return SFTTrainer(
         model=ctx.model,
         args=args,
-        train_dataset=ctx.train_dataset,
+        train_dataset=ctx.train_dataset, eval_dataset=ctx.eval_dataset,
         processing_class=ctx.tokenizer,
         callbacks=ctx.callbacks,
     )
@@ -72,7 +72,8 @@ def build_dpo(ctx: TrainerContext) -> Any:
         label_smoothing=params.label_smoothing,
         max_length=ctx.config.model.max_seq_length,
     )
-    return DPOTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset, processing_class=ctx.tokenizer,
+    return DPOTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset,
+                      eval_dataset=ctx.eval_dataset, processing_class=ctx.tokenizer,
                       callbacks=ctx.callbacks)
 
 
@@ -112,7 +113,8 @@ def build_kto(ctx: TrainerContext) -> Any:
         undesirable_weight=params.undesirable_weight,
         max_length=ctx.config.model.max_seq_length,
     )
-    return KTOTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset, processing_class=ctx.tokenizer,
+    return KTOTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset,
+                      eval_dataset=ctx.eval_dataset, processing_class=ctx.tokenizer,
                       callbacks=ctx.callbacks)
 
 
@@ -122,7 +124,8 @@ def build_orpo(ctx: TrainerContext) -> Any:
 
     params: orpo.Params = ctx.config.method  # type: ignore[assignment]
     args = ORPOConfig(**ctx.training_arguments(), beta=params.beta, max_length=ctx.config.model.max_seq_length)
-    return ORPOTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset, processing_class=ctx.tokenizer,
+    return ORPOTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset,
+                      eval_dataset=ctx.eval_dataset, processing_class=ctx.tokenizer,
                        callbacks=ctx.callbacks)
 
 
@@ -133,5 +136,6 @@ def build_rm(ctx: TrainerContext) -> Any:
     params: rm.Params = ctx.config.method  # type: ignore[assignment]
     args = RewardConfig(**ctx.training_arguments(), max_length=ctx.config.model.max_seq_length,
                         center_rewards_coefficient=params.center_rewards_coefficient)
-    return RewardTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset, processing_class=ctx.tokenizer,
+    return RewardTrainer(model=ctx.model, args=args, train_dataset=ctx.train_dataset,
+                      eval_dataset=ctx.eval_dataset, processing_class=ctx.tokenizer,
                          callbacks=ctx.callbacks)
