@@ -174,12 +174,12 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
     if not runs:
         console.print(f"no runs in {runs_dir}")
         return EXIT_OK
-    table = Table("run", "state", "method", "model", "step", "loss", "started", box=None)
+    table = Table("run", "state", "method", "model", "step", "loss", "best eval", "started", box=None)
     for run in runs:
         s = summarize(run)
         loss = f"{s.metrics['loss']:.4f}" if "loss" in s.metrics else "-"
         started = datetime.fromtimestamp(s.started_at).strftime("%m-%d %H:%M") if s.started_at else "-"
-        table.add_row(s.name, s.state, s.method, s.model, s.progress, loss, started)
+        table.add_row(s.name, s.state, s.method, s.model, s.progress, loss, s.best_text, started)
     console.print(table)
     return EXIT_OK
 

@@ -56,6 +56,8 @@ class RunWatch:
         self.logs: deque[str] = deque(maxlen=200)
         self.warnings: deque[str] = deque(maxlen=20)
         self.adjustments: list[dict[str, Any]] = []  # setup changes the worker made to go on (out of memory)
+        self.evals: list[dict[str, Any]] = []  # the held-out evaluations of this stage, in order
+        self.best: dict[str, Any] | None = None  # the best of them: {metric, value, step[, adapter]}
         self.step = 0
         self.total: int | None = None
         self.first_step: tuple[int, float] | None = None
@@ -113,15 +115,21 @@ class RunWatch:
         elif kind == "sample":
             self.samples.append(event)
             self.samples_seen += 1
+        elif kind == "eval":
+            self._apply_eval(event)
+        elif kind == "best":
+            self.best = {k: v for k, v in event.items() if k not in ("v", "t", "type")}
         elif kind == "stage":
             # A new stage restarts the step count; its curves start afresh too.
             self.stage, self.series, self.step, self.first_step = event, {}, 0, None
+            self.evals, self.best = [], None
             self.total = event.get("max_steps")
         elif kind == "resume":
             step = event.get("step", 0)
             for series in self.series.values():
                 series.drop_after(step)
             self.samples = deque((s for s in self.samples if s.get("step", 0) <= step), maxlen=MAX_SAMPLES)
+            self.evals = [e for e in self.evals if e["step"] <= step]
             self.samples_seen, self.samples_reset = len(self.samples), self.samples_reset + 1
             self.step, self.first_step, self.error = step, None, None
         elif kind == "model":
@@ -136,6 +144,32 @@ class RunWatch:
             self.logs.append(event["message"])
             if event.get("level") == "warning":
                 self.warnings.append(event["message"])
+
+    def _apply_eval(self, event: dict[str, Any]) -> None:
+        """An evaluation: its values join the curves (eval_loss beside loss), its answers the samples."""
+        step = event["step"]
+        self.evals.append(event)
+        if event.get("best"):
+            self.best = event["best"]
+        for name, value in event.get("values", {}).items():
+            self.series.setdefault(name, Series()).add(step, value)
+        for example in event.get("examples") or []:
+            self.samples.append({"type": "sample", "step": step, "eval": True, **example})
+            self.samples_seen += 1
+
+    def eval_line(self) -> str | None:
+        """The last evaluation in words, with the best one: what the samples panel's title says."""
+        if not self.evals:
+            return None
+        last = self.evals[-1]
+        shown = [(name, value) for name, value in last.get("values", {}).items()
+                 if name in ("eval_loss", "eval_reward", "eval_accuracy")]
+        numbers = ", ".join(f"{name.removeprefix('eval_')} {value:.4g}" for name, value in shown)
+        best = self.best
+        told = f"; best {best['metric'].removeprefix('eval_')} {best['value']:.4g} at step {best['step']}" \
+            if best else ""
+        on = f" on {last['prompts']} held-out prompts" if last.get("prompts") else ""
+        return f"eval at step {last['step']}{on}: {numbers or 'no numbers'}{told}"
 
     @property
     def progress_step(self) -> int:

@@ -8,8 +8,6 @@ is refused when it loads, not after the first evaluation.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, field_validator
 
 from engine.contract.schema_base import StrictModel
@@ -21,7 +19,7 @@ LOWER_IS_BETTER = ("eval_loss",)
 class EvalConfig(StrictModel):
     """Held-out rows the run is scored on while it trains, and what the score decides."""
 
-    size: float | int | Literal["auto"] = Field(
+    size: float | int | str = Field(
         "auto", description="Rows held out of the training set, by prompt: a share below 1 (0.1), a number of "
         "prompts, 0 for none, or 'auto' (a tenth, 5 to 200 prompts; none for a dataset under 50 prompts).")
     source: str | None = Field(
@@ -50,7 +48,8 @@ class EvalConfig(StrictModel):
     @field_validator("size")
     @classmethod
     def _size(cls, value: float | int | str) -> float | int | str:
-        if isinstance(value, bool) or (not isinstance(value, str) and value < 0):
+        if isinstance(value, bool) or (isinstance(value, str) and value != "auto") or \
+                (not isinstance(value, str) and value < 0):
             raise ValueError("a share below 1 (0.1), a number of prompts (40), 0 for none, or 'auto'")
         if isinstance(value, float) and value >= 1:
             if value != int(value):

@@ -1,4 +1,4 @@
-"""Two or more runs' curves overlaid: loss, reward, KL/margin, one line per run."""
+"""Two or more runs' curves overlaid: loss, reward, KL, margin and the held-out eval curves, one line per run."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from rft_tui.run_watch import RunWatch, Series
 from rft_tui.widgets.key_footer import KeyFooter
 from rft_tui.widgets.metric_chart import MetricChart
 
-METRICS = (("loss", "loss"), ("reward", "reward"), ("kl", "KL"), ("margin", "margin"))
+# The held-out curves too: which run generalised better, not only which fit its training data.
+METRICS = (("loss", "loss"), ("eval_loss", "eval loss (held out)"), ("reward", "reward"),
+           ("eval_reward", "eval reward (held out)"), ("kl", "KL"), ("margin", "margin"))
 REFRESH_S = 1.0
 
 

@@ -59,9 +59,10 @@ class DashboardScreen(Screen):
     def compose(self) -> ComposeResult:
         yield RunHeader("no run open: start one from Setup (esc) or open one from Runs (r)", id="run-header")
         with Grid(id="charts"):
-            yield MetricChart("loss", ["loss"], id="chart-loss")
-            yield MetricChart("reward (mean ± std) and each function", ["reward"], band="reward_std",
-                              prefix="rewards/", id="chart-reward")
+            # Held-out curves beside the training ones: a gap that opens between them is over-fitting.
+            yield MetricChart("loss · eval loss (held out)", ["loss", "eval_loss"], id="chart-loss")
+            yield MetricChart("reward ± std, each function · eval reward (held out)", ["reward", "eval_reward"],
+                              band="reward_std", prefix="rewards/", id="chart-reward")
             yield MetricChart("KL / margin", ["kl", "margin"], id="chart-kl")
             yield MetricChart("grad norm · lr (right axis)", ["grad_norm"], right="lr", id="chart-lr")
         yield ErrorPanel(id="error-panel")
@@ -133,6 +134,8 @@ class DashboardScreen(Screen):
         """The samples table, or while it has none a line that says why."""
         table, absent = self.query_one(SamplesPanel), self.query_one("#samples-absent", Static)
         table.show(list(self.watch.samples), self.watch.samples_seen, self.watch.samples_reset)
+        line = self.watch.eval_line()
+        table.border_title = f"Samples · {line}" if line else "Samples"
         empty = not self.watch.samples
         if empty:
             absent.update(self.watch.samples_absent())

@@ -46,7 +46,8 @@ class RunsScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         # The first column is the mark that space sets (its header says so; the title line says what for).
-        table.add_columns("marked", "run", "state", "method", "model", "step", "loss", "reward", "started")
+        table.add_columns("marked", "run", "state", "method", "model", "step", "loss", "reward", "best eval",
+                          "started")
         self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs)
 
@@ -64,7 +65,7 @@ class RunsScreen(Screen):
             loss, reward = s.metrics.get("loss"), s.metrics.get("reward")
             table.add_row(MARK if str(run.path) in self.marked else "", s.name, s.state, s.method, s.model, s.progress,
                           f"{loss:.4f}" if loss is not None else "-", f"{reward:.3f}" if reward is not None else "-",
-                          started, key=str(run.path))
+                          s.best_text, started, key=str(run.path))
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
 

@@ -26,7 +26,8 @@ def sample_text(sample: dict[str, Any], run_name: str, method: str | None) -> Te
     """The sample as one text: a heading line, its scores, then the prompt and the answer as written
     (line breaks kept, markup-like brackets shown as they are)."""
     text = Text()
-    heading = [f"step {sample.get('step', '?')}"] + ([method] if method else []) + [run_name]
+    heading = [f"step {sample.get('step', '?')}"] + (["held-out eval answer"] if sample.get("eval") else []) + \
+        ([method] if method else []) + [run_name]
     if sample.get("side"):
         heading.append(f"{sample['side']} answer")  # a reward model's score of one side of a pair
     text.append(" · ".join(heading), style="bold")

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 from engine.contract.config import (
     ConfigError,
     DatasetConfig,
+    EvalConfig,
     LoraConfig,
     ModelConfig,
     RunConfig,
@@ -45,7 +46,7 @@ from rft_tui.widgets.verdict import Verdict, verdict_lines
 # The right pane's views, by the name the bar above them shows.
 PANES = {"parameters": "tab-parameters", "rewards": "tab-rewards", "dataset check": "tab-dataset"}
 FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training", TrainingConfig),
-                 ("lora", LoraConfig))
+                 ("lora", LoraConfig), ("eval", EvalConfig))
 
 
 class SetupScreen(Screen):
@@ -221,7 +222,7 @@ class SetupScreen(Screen):
         self.app.setup_config = c
         check = self.query_one(DatasetCheck)
         checked = f"{c.dataset.model_dump_json()}|{c.model.name}|{c.method_name}|{c.model.start_from}|" \
-                  f"{getattr(c.method, 'rm_dataset', None)}"
+                  f"{getattr(c.method, 'rm_dataset', None)}|{c.eval.source}|{c.eval.split}"
         if checked != self._checked:  # re-check only when what it reads has changed
             first = self._checked is None
             self._checked = checked

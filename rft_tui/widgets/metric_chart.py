@@ -134,6 +134,7 @@ class MetricChart(PlotextPlot):
         self.points = 0  # how many logged points the last draw covers (tests read it)
         self.plotted = 0  # how many points the last draw handed to plotext, after thinning
         self.draws = 0  # how many times the figure was rebuilt (tests read it)
+        self.drawn_names: list[str] = []  # the series the last draw shows (tests read it)
         self._drawn: tuple | None = None  # what the last draw showed, to skip a redraw that changes nothing
         self._shown: tuple[dict[str, Series], bool] | None = None  # the last show's arguments, for a resize
 
@@ -177,6 +178,7 @@ class MetricChart(PlotextPlot):
         self.plt.clear_data()
         self.plt.clear_figure()
         self.points = sum(len(series[name].values) for name in present)
+        self.drawn_names = present
         self.plotted = 0
         if not present:
             if series:

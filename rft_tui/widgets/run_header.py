@@ -14,7 +14,8 @@ STATE_STYLE = {
 
 
 class RunHeader(Static):
-    """Two lines: the run and its state; a progress bar with step/total, elapsed, ETA, tok/s."""
+    """Two lines: the run, its state and its best evaluation; a progress bar with step/total, elapsed, ETA,
+    tok/s."""
 
     def show(self, watch: RunWatch, width: int = 40) -> None:
         status = watch.status
@@ -26,6 +27,10 @@ class RunHeader(Static):
             title.append(f"  ({watch.stage_label()})")
         if status.message and status.state in {"queued", "loading", "saving"}:
             title.append(f"  {status.message}", style="dim")
+        best = watch.best
+        if best:  # the held-out evaluation's best so far, and whether the adapter is that step's
+            kept = " (the adapter)" if best.get("adapter") else ""
+            title.append(f"  best {best['metric']} {best['value']:.4g} at step {best['step']}{kept}", style="cyan")
         total = watch.total or 0
         step = watch.progress_step  # the charts' last step, not status.json's (a step ahead of them)
         done = min(step, total) if total else 0

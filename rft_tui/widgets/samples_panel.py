@@ -1,6 +1,7 @@
 """Sampled answers as they arrive: prompt, answer, each reward function's score, advantage.
 
 A row shows the start of a sample; Enter on it opens the whole of it (``SampleScreen``).
+Answers to held-out prompts, from the run's evaluations, are marked "eval" beside their step.
 The columns are those the run's samples fill: no reward columns when nothing scored them,
 no advantage column for a method that has none (all but GRPO and PPO).
 """
@@ -99,7 +100,7 @@ class SamplesPanel(DataTable):
             key = str(number)
             self._by_row[key] = sample
             self.add_row(
-                str(sample.get("step", "")),
+                f"{sample.get('step', '')}{' eval' if sample.get('eval') else ''}",  # a held-out prompt's answer
                 _short(sample.get("prompt", ""), PROMPT_CHARS),
                 _short(sample.get("completion", ""), answer_chars),
                 *[f"{rewards[n]:.2f}" if isinstance(rewards.get(n), (int, float)) else "-" for n in names],

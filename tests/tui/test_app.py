@@ -156,7 +156,8 @@ def test_runs_screen_lists_runs_and_opens_a_finished_one_as_a_replay(tiny_model_
             table.focus()
             await pilot.press("enter")
             await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the dashboard")
-            await _until(pilot, lambda: _chart_points(app, "chart-loss") == 4, what="the replay")
+            # Four steps of training loss, and the held-out loss before the first step and after the last.
+            await _until(pilot, lambda: _chart_points(app, "chart-loss") == 4 + 2, what="the replay")
 
     asyncio.run(scenario())
 

@@ -50,14 +50,15 @@ def test_a_streaming_run_redraws_one_chart_a_tick_and_skips_unchanged_ones(tmp_p
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.pause(0.3)
             charts = list(app.screen.query(MetricChart))
-            assert [c.points for c in charts] == [24, 24 * 3, 24, 24 * 2]  # opening draws every chart
+            # Opening draws every chart; the reward chart has the four held-out evaluations too.
+            assert [c.points for c in charts] == [24, 24 * 3 + 4, 24, 24 * 2]
             with run.events_path.open("a") as events:
                 events.writelines(_metrics(step) for step in range(25, 31))
             for _ in range(len(charts)):
                 before = [c.draws for c in charts]
                 app.screen.refresh_from_run()
                 assert sum(c.draws for c in charts) - sum(before) <= 1
-            assert [c.points for c in charts] == [30, 24 * 3 + 6, 30, 30 * 2]  # reward, not each function
+            assert [c.points for c in charts] == [30, 24 * 3 + 4 + 6, 30, 30 * 2]  # reward, not each function
             # Nothing new: no chart rebuilds its figure.
             before = [c.draws for c in charts]
             for _ in range(len(charts)):

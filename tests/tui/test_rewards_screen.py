@@ -101,13 +101,13 @@ name = "{tmp_path / 'elsewhere' / 'helpful.py'}:helpful"
             await pilot.press("enter")
             await pilot.pause()
             await pilot.press("ctrl+t")  # it asks once the dataset check has read the data
-            await _until(pilot, lambda: isinstance(app.screen, TrustRewardCode), timeout=30, what="the question")
+            await _until(pilot, lambda: isinstance(app.screen, TrustRewardCode), timeout=120, what="the question")
             assert app.screen.query_one(TextArea).text == code
             await pilot.press("n")
             await pilot.pause()
             assert not list_runs(runs) and not any((tmp_path / "rewards").iterdir())
             await pilot.press("ctrl+t")
-            await _until(pilot, lambda: isinstance(app.screen, TrustRewardCode), timeout=30, what="the question")
+            await _until(pilot, lambda: isinstance(app.screen, TrustRewardCode), timeout=120, what="the question")
             await pilot.press("y")
             await _until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="the run")
 

@@ -66,6 +66,13 @@ def test_enter_opens_the_whole_sample_with_every_score_and_esc_goes_back(tmp_pat
             # From the full-screen table too, on the row the cursor is on.
             await pilot.press("m")
             await pilot.pause()
+            await pilot.press("up", "enter")  # the answer to a held-out prompt, from the evaluation after step 24
+            await pilot.pause()
+            assert isinstance(app.screen, SampleScreen)
+            assert "step 24 · held-out eval answer · GRPO" in _screen_text(app)
+            assert "What is 36 + 19?" in _screen_text(app) and "weighted total  2" in _screen_text(app)
+            await pilot.press("escape")
+            await pilot.pause()
             await pilot.press("up", "enter")
             await pilot.pause()
             assert isinstance(app.screen, SampleScreen)
