@@ -20,6 +20,7 @@ bench: setup
 	$(VENV)/bin/python -m bench.engine_overhead --repeats 2
 	$(VENV)/bin/python -m bench.first_step --repeats 1
 	$(VENV)/bin/python -m bench.grpo_generation --repeats 1 --steps 2
+	$(VENV)/bin/python -m bench.eval_cost
 
 setup:
 	@bash scripts/setup-venv.sh

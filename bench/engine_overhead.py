@@ -12,8 +12,8 @@ of its ``metrics`` events; bare: a ``TrainerCallback``), so process start,
 imports and model load are left out: the run's median step, and beside it the
 whole run and the CPU time per step (``bench.step_log``). Every number both
 first runs log that does not depend on the clock (loss, gradient norm, …) is
-compared step by step, exactly: the same seed must give the same numbers. Probe sampling (``training.sample_every``) is
-switched off, as the bare script has none; GRPO keeps its per-rollout
+compared step by step, exactly: the same seed must give the same numbers. Probe sampling (``training.sample_every``)
+and the held-out evaluation (``eval.size = 0``: every row trains) are switched off, as the bare script has neither; GRPO keeps its per-rollout
 ``sample`` events, which are part of rft's step.
 
 The default model is the tests' tiny random Llama (fast; a step is tens of
@@ -59,12 +59,13 @@ GRPO_EXTRA_REWARD = {"name": "length", "params": {"target_chars": 60, "tolerance
 
 
 def bench_config(method: str, model: str, runs_dir: Path, steps: int) -> RunConfig:
-    """The method's shipped preset on ``model`` for ``steps`` steps, probes off."""
+    """The method's shipped preset on ``model`` for ``steps`` steps, probes and evaluation off."""
     data = load_config(method).model_dump(mode="json")
     for section, values in METHOD_OVERRIDES[method].items():
         data.setdefault(section, {}).update(values)
     data["model"]["name"] = model
     data["training"].update(max_steps=steps, sample_every=0, save_steps=0)
+    data["eval"] = {"size": 0}  # the bare script trains on every row and evaluates nothing
     if method == "grpo":
         data["rewards"] = data.get("rewards", []) + [GRPO_EXTRA_REWARD]
     data["output"] = {"runs_dir": str(runs_dir)}

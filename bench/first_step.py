@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     samples: dict[str, list[dict[str, float]]] = {"cold": [], "warm": [], "bare": []}
     with tempfile.TemporaryDirectory(prefix="rft-bench-first-step-") as tmp:
         work = Path(tmp)
-        overrides = ["training.max_steps=1", f"output.runs_dir={work / 'runs'}"]
+        # No held-out evaluation: its step-0 pass would come before step 1 (bench.eval_cost measures it).
+        overrides = ["training.max_steps=1", "eval.size=0", f"output.runs_dir={work / 'runs'}"]
         config = load_config("sft", overrides + ([] if args.probes else ["training.sample_every=0"]))
         warm_cache = None
         for repeat in range(args.repeats):

@@ -78,6 +78,7 @@ def bench_config(work: Path, steps: int, start_from: str | None) -> RunConfig:
     data = load_config("grpo").model_dump(mode="json", exclude_none=True)
     data["model"]["start_from"] = start_from
     data["training"]["max_steps"] = steps
+    data["eval"] = {"size": 0}  # generation speed in training steps only; bench.eval_cost measures evaluation
     data["output"] = {"runs_dir": str(work / "runs")}
     if start_from is None:
         del data["model"]["start_from"]

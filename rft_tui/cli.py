@@ -25,6 +25,8 @@ from engine.contract.presets import load_config
 from engine.contract.run_summary import summarize
 from engine.contract.runs import RunDir, create_run, default_runs_dir, find_run, list_runs
 from engine.contract.user_traceback import keep_full, user_report
+from rft_tui.eval_command import add_parser as add_eval_parser
+from rft_tui.eval_command import cmd_eval
 from rft_tui.follow import follow
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -73,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="GGUF quantisation (default q8_0; smaller ones need llama.cpp's llama-quantize)")
     export.add_argument("--force", action="store_true", help="replace an existing export without asking")
     export.add_argument("--runs-dir", help="folder holding run directories")
+
+    add_eval_parser(sub)
 
     resume = sub.add_parser("resume", help="continue a stopped, failed or crashed run from its last checkpoint")
     resume.add_argument("run", help="run name or path")
@@ -313,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args.command, args.run, args.runs_dir = "app", None, None
     handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop, "app": cmd_app,
-               "rewards": cmd_rewards, "export": cmd_export, "resume": cmd_resume}[args.command]
+               "rewards": cmd_rewards, "export": cmd_export, "resume": cmd_resume, "eval": cmd_eval}[args.command]
     try:
         return handler(args, console)
     except KeyboardInterrupt:

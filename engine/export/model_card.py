@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from engine.contract.run_summary import summarize
 from engine.contract.runs import RunDir
@@ -42,8 +43,28 @@ of {summary.total or "?"}, {summary.state}).
 | metric | value |
 |---|---|
 {metrics}
-
+{evaluation(run, source, summary.best)}
 ## Use
 
 {usage}
 """
+
+
+def evaluation(run: RunDir, source: str, best: dict | None) -> str:
+    """The held-out evaluation, for the card: the best step, and ``rft eval``'s base-against-tuned table of
+    this adapter when one was made ('' when the run has neither)."""
+    parts = []
+    if best:
+        parts.append(f"Best held-out evaluation: {best['metric']} {best['value']:.4g} at step {best['step']}"
+                     + (" (the adapter is that step's)." if best.get("adapter") else "."))
+    try:
+        result = json.loads((run.path / "eval" / f"{source}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        result = None
+    if result:
+        rows = "\n".join(f"| {r['name']} | {r['base']:.3f} | {r['tuned']:.3f} | {r['better']:.0%} | {r['equal']:.0%} "
+                         f"| {r['worse']:.0%} |" for r in result["rewards"])
+        parts.append(f"Base model against this adapter on {result['prompts']} prompts ({result['data']}), greedy "
+                     f"answers scored by the run's reward functions (`rft eval`):\n\n| reward | base | tuned | better "
+                     f"| same | worse |\n|---|---|---|---|---|---|\n{rows}")
+    return "\n## Evaluation\n\n" + "\n\n".join(parts) + "\n" if parts else ""

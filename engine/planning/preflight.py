@@ -245,15 +245,15 @@ def _check_eval(cfg: RunConfig, spec: MethodSpec, reading: DatasetReading | None
         elif own.error:
             add("eval.source", f"the eval dataset {cfg.eval.source!r}: {own.error}")
         else:
-            report.eval_plan = f"evaluates on {own.rows} rows of {cfg.eval.source}"
+            report.eval_plan = f"eval on {own.rows} rows of {cfg.eval.source}"
         return
     if not cfg.eval.holds_out:
-        report.eval_plan = "no evaluation (eval.size = 0)"
+        report.eval_plan = "no eval (eval.size = 0)"
     if reading is None or reading.error or not cfg.eval.holds_out:
         return
     held = held_out_count(reading.prompts, cfg.eval.size)
-    report.eval_plan = f"evaluates on {held} of {reading.prompts} prompts, held out of training" if held else \
-        f"no evaluation: all {reading.prompts} prompts train (eval.size 'auto' holds out none under 50)"
+    report.eval_plan = f"eval on {held} held-out prompts of {reading.prompts}" if held else \
+        f"no eval: all {reading.prompts} prompts train (eval.size 'auto' holds out none under 50)"
     if held >= reading.prompts:
         add("eval.size", f"eval.size = {cfg.eval.size!r} holds out {held} of the dataset's {reading.prompts} "
             "distinct prompts, which leaves none to train on; hold out fewer (a share such as 0.1) or name a "

@@ -85,3 +85,21 @@ def test_a_finished_run_for_replay_has_the_events_asked_for(tmp_path):
     run = write_finished_run(tmp_path, "replay", 500)
     events = read_events(run.events_path)
     assert len(events) == 500 and events[-1]["state"] == "done" and run.status().state == "done"
+
+
+def test_eval_share_counts_from_the_base_models_evaluation_to_the_end():
+    from bench.eval_cost import eval_share
+
+    events = [{"type": "status", "t": 0.0, "state": "loading", "message": "loading model default"},
+              {"type": "status", "t": 10.0, "state": "loading", "message": "evaluating the base model on the eval rows"},
+              {"type": "eval", "t": 14.0, "step": 0, "seconds": 4.0, "prompts": 8, "values": {"eval_reward": 0.25},
+               "best": {"metric": "eval_reward", "value": 0.25, "step": 0}},
+              {"type": "metrics", "t": 20.0, "step": 1, "values": {"loss": 1.0}},
+              {"type": "metrics", "t": 30.0, "step": 2, "values": {"loss": 0.5}},
+              {"type": "eval", "t": 36.0, "step": 2, "seconds": 6.0, "prompts": 8, "values": {"eval_reward": 0.5},
+               "best": {"metric": "eval_reward", "value": 0.5, "step": 2}},
+              {"type": "status", "t": 50.0, "state": "done"}]
+    share = eval_share(events)
+    assert (share["wall_s"], share["eval_s"], share["evals"], share["steps"]) == (40.0, 10.0, 2, 2)
+    assert share["share"] == 0.25 and share["per_eval_s"] == 5.0
+    assert (share["metric"], share["first"], share["last"]) == ("eval_reward", 0.25, 0.5)

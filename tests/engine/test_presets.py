@@ -21,8 +21,9 @@ PRESETS = sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
 
 
 def _two_steps(name: str, runs_dir, start_from=None):
-    # Samples on the real model are covered by test_default_model; here they would only cost minutes.
-    overrides = ["training.max_steps=2", "training.sample_every=0", f'output.runs_dir="{runs_dir}"']
+    # Samples on the real model are covered by test_default_model; here they would only cost minutes. The
+    # held-out evaluation runs as shipped, on four prompts instead of 32 (the answers are what costs).
+    overrides = ["training.max_steps=2", "training.sample_every=0", "eval.prompts=4", f'output.runs_dir="{runs_dir}"']
     config = load_config(name, overrides)
     if config.training.batch_size > 2:
         # Two rows a step take every code path the preset's batch does (padding, KTO's mismatched pairs,
@@ -55,6 +56,8 @@ def test_preset_runs_two_steps_on_the_default_model(name, sft_run, tmp_path):
     last_stage = metrics[-1].get("stage")
     assert [m["step"] for m in metrics if m.get("stage") == last_stage] == [1, 2]
     assert all(math.isfinite(v) for m in metrics for v in m["values"].values())
+    evals = [e for e in events if e["type"] == "eval" and e.get("stage") == last_stage]
+    assert [e["step"] for e in evals] == [0, 2] and all(math.isfinite(v) for e in evals for v in e["values"].values())
     model = next(e for e in events if e["type"] == "model")
     assert model["title"].startswith("SmolLM2-135M-Instruct")
     assert (run.adapter_dir / "adapter_config.json").is_file()
