@@ -65,6 +65,15 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     except FileNotFoundError as error:
         console.print(f"[red]{error}[/red]", highlight=False)
         return EXIT_USAGE
+    source = source_name(args.checkpoint)
+    if source != "best":
+        from engine.export import ExportError, source_dir
+
+        try:
+            source_dir(run, source)  # no adapter to compare is refused here, before a model loads
+        except ExportError as error:
+            console.print(f"[red]{error}[/red]", highlight=False)
+            return EXIT_USAGE
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, transient=True)
     task = progress.add_task(f"comparing {run.name}: loading", total=None)
@@ -75,7 +84,7 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
                             total=event.get("total") or None)
 
     with progress:
-        result = run_compare(str(run.path), source_name(args.checkpoint), args.dataset, args.n, on_event=show)
+        result = run_compare(str(run.path), source, args.dataset, args.n, on_event=show)
     if result["event"] == "error":
         console.print(f"[red]rft eval: {result['message']}[/red]", highlight=False)
         if result.get("log"):

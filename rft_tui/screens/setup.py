@@ -226,8 +226,10 @@ class SetupScreen(Screen):
         if checked != self._checked:  # re-check only when what it reads has changed
             first = self._checked is None
             self._checked = checked
-            # The first check waits until the screen is up, so it does not slow the first paint.
-            self.set_timer(0.5, lambda: check.check(c)) if first else check.check(c)
+            # The first check waits until the screen is up, so it does not slow the first paint. When the timer
+            # fires it checks the config as it is then: a preset loaded meanwhile started its own check, which
+            # a check of the first config, started later, would cancel (the check is one exclusive worker).
+            self.set_timer(0.5, lambda: check.check(self.config or c)) if first else check.check(c)
         # The datasets come from the dataset check's thread; until they are read the verdict says so.
         self.report = preflight_check(c, check.readings, outside_rewards_ok=True)
         form.show_errors({f.path: f.message for f in self.report.problems})

@@ -87,6 +87,9 @@ CASES = [
     Case("export", "checkpoint that does not exist", ["export", "finished", "--checkpoint", "7"], EXIT_USAGE,
          r"no adapter at 'checkpoint-7'"),
     Case("app", "run that does not exist", ["app", "ghost"], EXIT_USAGE, r"no run 'ghost'"),
+    Case("eval", "run that does not exist", ["eval", "ghost"], EXIT_USAGE, r"no run 'ghost'"),
+    Case("eval", "run without an adapter", ["eval", "failed"], EXIT_USAGE,
+         r"failed has no adapter at 'final'\. Exportable: none yet"),
     Case("rewards", "function that raises", dry_run("--rewards", "mine.py:raises"), EXIT_FAILED,
          # the message, then the user's own frames: where in their file, and what it raised
          r"'mine\.py:raises' raised ValueError: no idea how to score.*\n  File \".*mine\.py\", line \d+, in _judge"

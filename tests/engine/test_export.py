@@ -137,7 +137,9 @@ def test_rft_export_prints_the_checks_and_refuses_to_overwrite_without_force(sft
 def test_the_built_in_model_exports_to_a_gguf_a_reader_accepts(tmp_path):
     from engine.contract.presets import load_config
 
-    config = load_config("sft", ["training.max_steps=1", "training.sample_every=0", f"output.runs_dir={tmp_path}"])
+    # No held-out evaluation: on the real model its answers cost minutes and the export does not read them.
+    config = load_config("sft", ["training.max_steps=1", "training.sample_every=0", "eval.size=0",
+                                 f"output.runs_dir={tmp_path}"])
     run, _ = start_run(config)
     assert wait_final(run, timeout=300).state == "done"
     code, events = export(run, "--format", "gguf", "--quant", "q8_0")
