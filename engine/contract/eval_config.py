@@ -86,3 +86,11 @@ def is_better(metric: str, value: float, best: float | None) -> bool:
     if best is None:
         return True
     return value < best if metric in LOWER_IS_BETTER else value > best
+
+
+def answer_length(config) -> int:
+    """How long an eval answer may be: ``eval.max_new_tokens``, else the method's completion length, else
+    ``training.sample_max_new_tokens`` (``config`` is a ``RunConfig``)."""
+    method = config.method
+    return config.eval.max_new_tokens or getattr(method, "max_completion_length", None) or \
+        getattr(method, "max_new_tokens", None) or config.training.sample_max_new_tokens

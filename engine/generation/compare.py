@@ -91,8 +91,9 @@ def compare(run: RunDir, source: str, dataset: str | None, limit: int, max_new_t
                                                    else torch.float32, device,
                                                    progress=lambda m: emit("progress", message=m, done=0, total=0))
     prompts, where = eval_prompts(run, bool(tokenizer.chat_template), dataset, limit)
-    tokens = max_new_tokens or config.eval.max_new_tokens or getattr(config.method, "max_completion_length", None) \
-        or getattr(config.method, "max_new_tokens", None) or config.training.sample_max_new_tokens
+    from engine.contract.eval_config import answer_length
+
+    tokens = max_new_tokens or answer_length(config)
     started = time.perf_counter()
     answers: dict[str, list[str]] = {"base": [], "tuned": []}
     total = 2 * len(prompts)

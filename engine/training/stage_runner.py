@@ -212,7 +212,7 @@ class StageRunner:
     def _evaluator(self, ctx: Any, prompts: list[dict[str, Any]], reward_funcs: list,
                    reward_weights: list[float]) -> Any:
         """The held-out evaluation of this stage, or None when it has nothing to evaluate on."""
-        from engine.contract.eval_config import chosen_metric
+        from engine.contract.eval_config import answer_length, chosen_metric
         from engine.contract.protocol import read_events
         from engine.training.evaluation import HeldOutEvaluator
 
@@ -225,9 +225,7 @@ class StageRunner:
             for event in read_events(w.run.events_path):
                 if event["type"] == "eval" and event.get("stage") == ctx.stage_name and event["step"] <= upto:
                     history[event["step"]] = event
-        method = cfg.method
-        max_new = cfg.eval.max_new_tokens or getattr(method, "max_completion_length", None) or \
-            getattr(method, "max_new_tokens", None) or cfg.training.sample_max_new_tokens
+        max_new = answer_length(cfg)
 
         def record(best: dict[str, Any]) -> None:
             w.status.best = best
