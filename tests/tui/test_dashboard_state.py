@@ -136,7 +136,9 @@ def test_a_finished_runs_footer_has_no_stop_or_checkpoint_and_s_does_nothing(tmp
             atomic_write_json(path / "status.json", {**json.loads((path / "status.json").read_text()),
                                                      "state": "done", "finished_at": 1_795_000_900.0})
             lock.close()
-            await _until(pilot, lambda: "done" in _header(app) and "stop & save" not in _footer_keys(app),
+            # The footer is rebuilt on a refresh, and empty for a moment inside it: wait for the rebuilt one.
+            await _until(pilot, lambda: "done" in _header(app) and "samples full screen" in _footer_keys(app)
+                         and "stop & save" not in _footer_keys(app),
                          timeout=30, what="the finished run's header and keys")
             keys = _footer_keys(app)
             assert "stop & save" not in keys and "checkpoint now" not in keys and "samples full screen" in keys
