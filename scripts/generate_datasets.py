@@ -19,7 +19,10 @@ From the same problems, one set per kind of training data:
   (add, take away, multiply small numbers). A 135 M model gets some of these
   right and some wrong, which is what GRPO needs to raise correctness within
   minutes; it gets almost none of the multi-step ones right, and few sums of
-  two-digit numbers.
+  two-digit numbers;
+- ``arithmetic-one-step-sft``: the same one-step problems with their one step
+  worked, as ``<think>5 * 3 = 15.</think><answer>15</answer>`` (SFT): small
+  enough for the built-in model to get more of them right after a short run.
 
     python scripts/generate_datasets.py          # rewrite the files
     python scripts/generate_datasets.py --check  # exit 1 if they are stale
@@ -226,28 +229,42 @@ def arithmetic_prompt_rows() -> list[dict]:
 THINGS = ["apples", "marbles", "stickers", "books", "pencils", "shells", "cards", "coins"]
 
 
-def one_step_problem(r: random.Random) -> tuple[str, int]:
-    """A question needing one addition, subtraction or multiplication of small numbers."""
+def one_step_problem(r: random.Random) -> Problem:
+    """A question needing one addition, subtraction or multiplication of small numbers, with its one step."""
     name, things, kind = r.choice(NAMES), r.choice(THINGS), r.choice(["add", "take", "times"])
     if kind == "add":
         a, b = r.randint(2, 12), r.randint(2, 9)
-        return f"{name} has {a} {things} and gets {b} more. How many {things} does {name} have now?", a + b
+        return (f"{name} has {a} {things} and gets {b} more. How many {things} does {name} have now?",
+                f"{a} + {b} = {a + b}.", a + b)
     if kind == "take":
         a = r.randint(5, 15)
         b = r.randint(1, min(9, a - 1))
-        return f"{name} has {a} {things} and gives away {b}. How many {things} does {name} have left?", a - b
+        return (f"{name} has {a} {things} and gives away {b}. How many {things} does {name} have left?",
+                f"{a} - {b} = {a - b}.", a - b)
     a, b = r.randint(2, 5), r.randint(2, 5)
-    return f"{name} has {a} bags with {b} {things} in each bag. How many {things} does {name} have?", a * b
+    return (f"{name} has {a} bags with {b} {things} in each bag. How many {things} does {name} have?",
+            f"{a} * {b} = {a * b}.", a * b)
 
 
-def arithmetic_one_step_rows(n: int = ROWS) -> list[dict]:
-    r, rows, seen = random.Random(SEED + 3), [], set()
-    while len(rows) < n:
-        question, answer = one_step_problem(r)
-        if question not in seen:
-            seen.add(question)
-            rows.append({"prompt": question, "answer": str(answer)})
-    return rows
+def one_step_problems(n: int = ROWS) -> list[Problem]:
+    r, problems, seen = random.Random(SEED + 3), [], set()
+    while len(problems) < n:
+        problem = one_step_problem(r)
+        if problem[0] not in seen:
+            seen.add(problem[0])
+            problems.append(problem)
+    return problems
+
+
+def arithmetic_one_step_rows() -> list[dict]:
+    return [{"prompt": q, "answer": str(a)} for q, _, a in one_step_problems()]
+
+
+def arithmetic_one_step_sft_rows() -> list[dict]:
+    return [
+        {"prompt": q, "completion": formatted(reasoning, a), "answer": str(a)}
+        for q, reasoning, a in one_step_problems()
+    ]
 
 
 DATASETS: dict[str, Callable[[], list[dict]]] = {
@@ -256,6 +273,7 @@ DATASETS: dict[str, Callable[[], list[dict]]] = {
     "arithmetic-kto": arithmetic_kto_rows,
     "arithmetic-prompts": arithmetic_prompt_rows,
     "arithmetic-one-step": arithmetic_one_step_rows,
+    "arithmetic-one-step-sft": arithmetic_one_step_sft_rows,
 }
 
 

@@ -278,9 +278,11 @@ def test_builtin_sets_load_in_their_formats():
     expected = {"arithmetic-preference": ("preference", {"prompt", "chosen", "rejected"}),
                 "arithmetic-kto": ("unpaired", {"prompt", "completion", "label"}),
                 "arithmetic-prompts": ("prompt_only", {"prompt", "answer"}),
-                "arithmetic-one-step": ("prompt_only", {"prompt", "answer"})}
+                "arithmetic-one-step": ("prompt_only", {"prompt", "answer"}),
+                "arithmetic-one-step-sft": ("prompt_completion", {"prompt", "completion"})}  # answer: kept when asked
     for name, (fmt, keys) in expected.items():
-        prepared = prepare(DatasetConfig(source=f"builtin:{name}"), ("preference", "unpaired", "prompt_only"))
+        formats = ("prompt_completion",) if fmt == "prompt_completion" else ("preference", "unpaired", "prompt_only")
+        prepared = prepare(DatasetConfig(source=f"builtin:{name}"), formats)
         assert prepared.format == fmt and len(prepared.rows) == 400 and set(prepared.rows[0]) == keys, name
 
 
@@ -295,6 +297,14 @@ def test_one_step_answers_are_the_arithmetic_the_question_asks():
         kinds.add(kind)
         assert int(row["answer"]) == {"add": a + b, "take": a - b, "times": a * b}[kind], row
     assert kinds == {"add", "take", "times"} and len({r["prompt"] for r in rows}) == len(rows)
+    # The SFT set: the same problems, each with its one step worked to the same answer.
+    worked = _builtin("arithmetic-one-step-sft")
+    assert [(r["prompt"], r["answer"]) for r in worked] == [(r["prompt"], r["answer"]) for r in rows]
+    for row in worked:
+        step = re.fullmatch(r"<think>(\d+) ([-+*]) (\d+) = (\d+)\.</think><answer>(\d+)</answer>", row["completion"])
+        a, op, b, result, answer = step.groups()
+        assert int(result) == {"+": int(a) + int(b), "-": int(a) - int(b), "*": int(a) * int(b)}[op]
+        assert result == answer == row["answer"], row
 
 
 def test_builtin_preference_pairs_are_separable():
