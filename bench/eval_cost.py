@@ -10,6 +10,11 @@ before step 1) to the saved adapter; the evaluation's is the sum of its ``eval``
 events' ``seconds``. A GRPO preset starts from the SFT preset; here it starts
 from the bare model (``model.start_from`` off) so the number is GRPO's alone.
 
+``eval.every = 'auto'`` (the default) fixes the interval from the first steps'
+times; the table shows the interval the run chose. A run makes its two
+evaluations (before step 1, after the last) whatever its length, so a short
+run's share is higher than a long one's: ``--steps`` sets the length.
+
 ``--model tiny`` (the tests' random Llama) shows the bookkeeping; the share a
 person sees comes from ``--model default`` (SmolLM2-135M), where a training step
 and an answer cost what they cost.
@@ -26,9 +31,8 @@ from pathlib import Path
 
 from bench.record import busy_processes, command_line, median, pin_threads, table, write_record
 from engine.contract.config import RunConfig, config_from_dict
+from engine.contract.eval_config import EVAL_SHARE as BUDGET  # the share the default evaluation may take
 from engine.contract.presets import load_config
-
-BUDGET = 0.10  # the share of a run's time the default evaluation may take
 
 
 def bench_config(method: str, model: str, runs_dir: Path, steps: int | None, every: int | None) -> RunConfig:
@@ -56,9 +60,11 @@ def eval_share(events: list[dict]) -> dict[str, float]:
     spent = sum(e["seconds"] for e in evals)
     steps = max((e["step"] for e in events if e["type"] == "metrics"), default=0)
     metric = (evals[-1].get("best") or {}).get("metric") or next(iter(evals[-1]["values"]))
+    plans = [e["every"] for e in events if e["type"] == "eval_plan"]
     return {"wall_s": end - begin, "eval_s": spent, "evals": len(evals), "share": spent / (end - begin),
             "per_eval_s": spent / len(evals), "steps": steps, "prompts": evals[-1].get("prompts", 0),
-            "metric": metric, "first": evals[0]["values"].get(metric), "last": evals[-1]["values"].get(metric)}
+            "metric": metric, "first": evals[0]["values"].get(metric), "last": evals[-1]["values"].get(metric),
+            "every": plans[-1] if plans else None}
 
 
 def run_once(config: RunConfig) -> dict[str, float]:
@@ -97,12 +103,13 @@ def main(argv: list[str] | None = None) -> int:
                        for _ in range(args.repeats)]
             share = median([r["share"] for r in results])
             last = results[-1]
-            rows.append([method, str(last["steps"]), str(last["evals"]), str(last["prompts"]),
+            every = last["every"] if last["every"] is not None else args.every
+            rows.append([method, str(last["steps"]), str(every), str(last["evals"]), str(last["prompts"]),
                          f"{last['metric']} {last['first']:.3f} → {last['last']:.3f}",
                          f"{median([r['per_eval_s'] for r in results]):.2f}",
                          f"{median([r['wall_s'] for r in results]):.1f}", f"{share:.1%}",
                          "yes" if share <= BUDGET else "NO"])
-    lines = table(["method", "steps", "evals", "prompts answered", "step 0 → last", "s per eval", "run s",
+    lines = table(["method", "steps", "every", "evals", "prompts answered", "step 0 → last", "s per eval", "run s",
                    "eval share", f"≤ {BUDGET:.0%}"], rows)
     print("\n".join(lines))
     if not args.no_record:

@@ -8,10 +8,15 @@ is refused when it loads, not after the first evaluation.
 
 from __future__ import annotations
 
+import math
+
 from pydantic import Field, field_validator
 
 from engine.contract.schema_base import StrictModel
 
+# eval.every = 'auto': at least this many steps apart, and evaluation at most this share of training time.
+AUTO_EVERY = 50
+EVAL_SHARE = 0.10
 # Metrics where lower is better; every other eval metric (reward, accuracy, margin) is better higher.
 LOWER_IS_BETTER = ("eval_loss",)
 
@@ -26,9 +31,10 @@ class EvalConfig(StrictModel):
         None, description="A separate eval dataset instead of held-out rows: 'builtin:NAME', a local file or a "
         "Hugging Face id, read like the training data (same columns settings).")
     split: str | None = Field(None, description="Split of a Hugging Face eval dataset (default: dataset.split).")
-    every: int = Field(
-        50, ge=0, description="Evaluate every N steps; always before the first step and after the last "
-        "(0: only those two).")
+    every: int | str = Field(
+        "auto", description="Evaluate every N steps; always before the first step and after the last "
+        "(0: only those two). 'auto': every 50 steps, or more where one evaluation costs more than a tenth "
+        "of 50 training steps, so evaluating takes at most about a tenth of the training time.")
     prompts: int = Field(
         32, ge=1, le=4096, description="How many eval prompts get a greedy answer scored by the reward "
         "functions (eval_reward); eval_loss uses every held-out row.")
@@ -55,6 +61,14 @@ class EvalConfig(StrictModel):
             if value != int(value):
                 raise ValueError(f"{value} is neither a share below 1 nor a whole number of prompts")
             return int(value)
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: int | str) -> int | str:
+        if isinstance(value, bool) or (isinstance(value, str) and value != "auto") or \
+                (isinstance(value, int) and value < 0):
+            raise ValueError("a number of steps (50), 0 for only before and after training, or 'auto'")
         return value
 
     @property
@@ -86,6 +100,16 @@ def is_better(metric: str, value: float, best: float | None) -> bool:
     if best is None:
         return True
     return value < best if metric in LOWER_IS_BETTER else value > best
+
+
+def auto_interval(eval_seconds: float, step_seconds: float) -> int:
+    """``eval.every = 'auto'``: the fewest steps between evaluations, at least ``AUTO_EVERY``, that keeps
+    one evaluation within ``EVAL_SHARE`` of the training time between two; rounded up to a round number
+    (10s below 100, 50s below 1000, 100s above) so the eval steps read well on a chart."""
+    needed = eval_seconds / (EVAL_SHARE * step_seconds) if step_seconds > 0 else AUTO_EVERY
+    steps = max(AUTO_EVERY, math.ceil(needed))
+    unit = 10 if steps < 100 else 50 if steps < 1000 else 100
+    return -(-steps // unit) * unit
 
 
 def answer_length(config) -> int:

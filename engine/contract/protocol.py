@@ -32,6 +32,8 @@ Event types and their fields:
                ``prompts`` held-out prompts, scored; ``examples`` (a few of those answers: ``prompt``,
                ``completion``, ``reward``, ``rewards``), ``seconds`` (what it took), ``best`` (``metric``,
                ``value``, ``step`` of the best evaluation so far), ``saved_best`` (its adapter was saved)
+``eval_plan``  ``step``, ``stage``, ``every``, ``eval_seconds``, ``step_seconds``: ``eval.every = 'auto'``
+               was fixed at ``every`` steps from what one evaluation and one training step took
 ``best``       ``metric``, ``value``, ``step``, ``adapter``: ``eval.keep_best`` made that step's adapter the
                stage's result
 ``stage``      ``index``, ``total``, ``name``, ``max_steps`` (runs of several stages)
@@ -63,7 +65,7 @@ from typing import Any, Iterator
 SCHEMA_VERSION = 1
 
 EVENT_TYPES = ("status", "stage", "model", "dataset", "metrics", "sample", "checkpoint", "log", "error", "summary",
-               "resume", "adjusted", "eval", "best")
+               "resume", "adjusted", "eval", "eval_plan", "best")
 
 # Metric names as trainers log them → the canonical names every screen uses.
 CANONICAL_METRICS = {

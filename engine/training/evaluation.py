@@ -2,7 +2,10 @@
 
 ``HeldOutEvaluator`` is a trainer callback that evaluates before the first
 step (the base model: every eval curve starts there), every ``eval.every``
-steps, and at the last or stopping step, and logs one ``eval`` event each time:
+steps, and at the last or stopping step, and logs one ``eval`` event each time.
+``eval.every = 'auto'`` is fixed after the first four steps from what one
+evaluation and one step took, so evaluating stays near a tenth of the training
+time on any machine (an ``eval_plan`` event records it for a resumed run):
 
 - ``eval_loss`` and the method's other likelihood metrics, from the trainer's
   own evaluation on every held-out row (SFT, DPO, KTO, ORPO, RM);
@@ -26,7 +29,7 @@ from typing import Any, Callable
 
 from transformers import TrainerCallback
 
-from engine.contract.eval_config import EvalConfig, is_better
+from engine.contract.eval_config import EVAL_SHARE, EvalConfig, auto_interval, is_better
 from engine.contract.protocol import canonical_name
 from engine.data.formats import prompt_text
 from engine.training.adapter_files import save_adapter
@@ -36,6 +39,8 @@ from engine.training.trainer_context import TrainerContext
 # batch, so on a CPU (memory-bound) 16 prompts took 28 s and 8 took 22 s: one large batch is cheapest.
 ANSWER_BATCH = 32
 EXAMPLES = 3  # eval answers kept in each event, for the samples panel
+# eval.every = 'auto' is fixed from this many timed steps; the first is left out (it warms up caches).
+PLAN_STEPS = 4
 # What the trainer's evaluation reports about itself, not about the model.
 _TIMING = ("runtime", "model_preparation_time", "samples_per_second", "steps_per_second", "num_tokens", "epoch")
 
@@ -45,7 +50,8 @@ class HeldOutEvaluator(TrainerCallback):
 
     def __init__(self, ctx: TrainerContext, settings: EvalConfig, metric: str | None, prompts: list[dict[str, Any]],
                  rewards: tuple[list[Callable[..., list[float | None]]], list[float]], max_new_tokens: int,
-                 best_dir: Path, history: list[dict[str, Any]], on_status: Callable[[dict[str, Any]], None]):
+                 best_dir: Path, history: list[dict[str, Any]], on_status: Callable[[dict[str, Any]], None],
+                 plan: dict[str, Any] | None = None):
         self.ctx, self.settings, self.metric = ctx, settings, metric
         self.prompts, (self.reward_funcs, self.reward_weights) = prompts, rewards
         self.max_new_tokens, self.best_dir, self.on_status = max_new_tokens, best_dir, on_status
@@ -56,6 +62,13 @@ class HeldOutEvaluator(TrainerCallback):
         self.seconds = 0.0  # time spent evaluating in this attempt
         self._last_step: int | None = None
         self._direct = False  # inside our own call of the trainer's evaluate()
+        # Steps between evaluations; None until eval.every = 'auto' is fixed from the first steps' times. A
+        # resumed stage keeps the interval its eval_plan event recorded, so it evaluates at the same steps.
+        self.every: int | None = settings.every if isinstance(settings.every, int) else \
+            (plan or {}).get("every")
+        self.last_seconds = history[-1].get("seconds") if history else None  # what the last evaluation took
+        self._step_started: float | None = None
+        self._step_times: list[float] = []
         for event in history:  # a resumed stage: the evaluations it already made, in order
             self._track(event["step"], event.get("values", {}), save=None)
 
@@ -63,8 +76,16 @@ class HeldOutEvaluator(TrainerCallback):
     def active(self) -> bool:
         return self.trainer is not None or bool(self.prompts and self.reward_funcs)
 
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._step_started = time.perf_counter()
+
     def on_step_end(self, args, state, control, model=None, **kwargs):
-        step, every = state.global_step, self.settings.every
+        if self._step_started is not None:
+            self._step_times.append(time.perf_counter() - self._step_started)
+            self._step_started = None
+        if self.every is None and self.active and len(self._step_times) >= PLAN_STEPS:
+            self._plan(state.global_step)
+        step, every = state.global_step, self.every
         if not (step == state.max_steps or control.should_training_stop or (every and step % every == 0)):
             return
         if self.trainer is not None:
@@ -92,6 +113,8 @@ class HeldOutEvaluator(TrainerCallback):
             return {}
         self._last_step = step
         started = time.perf_counter()
+        # The trainer's own evaluation, when it ran before this call, took its eval_runtime.
+        ran_before = float(metrics.get("eval_runtime", 0.0)) if metrics is not None else 0.0
         values: dict[str, float] = {}
         if self.trainer is not None:
             if metrics is None:
@@ -105,7 +128,8 @@ class HeldOutEvaluator(TrainerCallback):
         if self.prompts and self.reward_funcs:
             rewards, examples = self._answer(model)
             values.update(rewards)
-        seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started + ran_before
+        self.last_seconds = seconds
         self.seconds += seconds
         saved = self._track(step, values, save=model)
         stage = {"stage": self.ctx.stage_name} if self.ctx.stage_name else {}
@@ -121,6 +145,20 @@ class HeldOutEvaluator(TrainerCallback):
                 f"(eval.patience = {self.settings.patience}); best {self.best['value']:.4g} at step "
                 f"{self.best['step']}"))
         return values
+
+    def _plan(self, step: int) -> None:
+        """Fix ``eval.every = 'auto'`` from what an evaluation and a training step cost here."""
+        step_seconds = statistics.median(self._step_times[1:])
+        eval_seconds = self.last_seconds or 0.0
+        self.every = auto_interval(eval_seconds, step_seconds)
+        message = (f"evaluating every {self.every} steps (eval.every = 'auto'): one evaluation took "
+                   f"{eval_seconds:.1f} s, a training step {step_seconds:.2f} s, and evaluating is kept near "
+                   f"{EVAL_SHARE:.0%} of the training time")
+        stage = {"stage": self.ctx.stage_name} if self.ctx.stage_name else {}
+        if self.ctx.events is not None:
+            self.ctx.events.emit("eval_plan", step=step, every=self.every, eval_seconds=round(eval_seconds, 3),
+                                 step_seconds=round(step_seconds, 4), **stage)
+            self.ctx.events.emit("log", level="info", message=message)
 
     def _track(self, step: int, values: dict[str, float], save: Any) -> bool:
         """Update the best and the patience count with one evaluation; returns whether the best was saved."""

@@ -220,11 +220,16 @@ class StageRunner:
         if ctx.eval_dataset is None and not (prompts and reward_funcs):
             return None
         history: dict[int, dict[str, Any]] = {}
+        plan: dict[str, Any] | None = None  # the interval eval.every = 'auto' was fixed at
         if self.resume_from is not None:  # the evaluations up to the checkpoint count toward best and patience
             upto = checkpoint_step(self.resume_from)
             for event in read_events(w.run.events_path):
-                if event["type"] == "eval" and event.get("stage") == ctx.stage_name and event["step"] <= upto:
+                if event.get("stage") != ctx.stage_name or event.get("step", upto + 1) > upto:
+                    continue
+                if event["type"] == "eval":
                     history[event["step"]] = event
+                elif event["type"] == "eval_plan":
+                    plan = event
         max_new = answer_length(cfg)
 
         def record(best: dict[str, Any]) -> None:
@@ -233,7 +238,7 @@ class StageRunner:
 
         return HeldOutEvaluator(ctx, cfg.eval, chosen_metric(cfg.eval.metric, cfg.eval_metrics(spec.name)), prompts,
                                 (reward_funcs, reward_weights), max_new, self.best_dir,
-                                [history[step] for step in sorted(history)], record)
+                                [history[step] for step in sorted(history)], record, plan)
 
     @property
     def best_dir(self) -> Path:

@@ -103,3 +103,6 @@ def test_eval_share_counts_from_the_base_models_evaluation_to_the_end():
     assert (share["wall_s"], share["eval_s"], share["evals"], share["steps"]) == (40.0, 10.0, 2, 2)
     assert share["share"] == 0.25 and share["per_eval_s"] == 5.0
     assert (share["metric"], share["first"], share["last"]) == ("eval_reward", 0.25, 0.5)
+    assert share["every"] is None  # no eval_plan: a fixed eval.every
+    planned = [*events[:4], {"type": "eval_plan", "t": 25.0, "step": 1, "every": 150}, *events[4:]]
+    assert eval_share(planned)["every"] == 150

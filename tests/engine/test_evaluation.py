@@ -93,3 +93,46 @@ def test_a_separate_eval_dataset_is_read_like_the_training_data(tiny_model_dir, 
     assert [e["step"] for e in evals] == [0, 2] and all(e["prompts"] == 5 for e in evals)
     assert {"eval_loss", "eval_reward", "eval_rewards/correctness"} <= set(evals[-1]["values"])
     assert evals[0]["examples"][0]["prompt"].endswith("What is 0 plus 1?")
+
+
+def test_auto_interval_stretches_only_when_an_evaluation_is_slow_against_a_step():
+    from engine.contract.eval_config import auto_interval
+
+    assert auto_interval(1.0, 1.0) == 50  # cheap: the floor
+    assert auto_interval(60.0, 13.0) == 50  # 46 steps keep it under a tenth
+    assert auto_interval(53.0, 4.0) == 150  # 133 steps, rounded up to fifties
+    assert auto_interval(600.0, 0.5) == 12000  # hundreds above a thousand
+    assert auto_interval(5.0, 0.0) == 50  # no step time measured
+    for eval_s, step_s in ((53.0, 4.0), (3.0, 0.1), (120.0, 2.5)):
+        every = auto_interval(eval_s, step_s)
+        assert eval_s <= 0.10 * every * step_s + 1e-9  # the promise: one evaluation per a tenth of the steps
+
+
+def test_auto_interval_is_fixed_from_the_first_steps_and_kept_by_a_resumed_run(tiny_model_dir, tmp_path):
+    from engine.contract.launch import resume_run
+    from tests.conftest import wait_for
+
+    config = tiny_config(tiny_model_dir, tmp_path / "runs", training={"max_steps": 10, "save_steps": 2,
+                                                                      "sample_every": 0})
+    assert config.eval.every == "auto"
+    run, _ = start_run(config)
+    wait_for(run, lambda s: s.step >= 5, timeout=300, what="step 5")
+    run.send_command("stop")
+    stopped = wait_final(run, timeout=300)
+    assert stopped.state == "stopped" and stopped.step < 10
+    [plan] = _events(run, "eval_plan")
+    # Fixed after four timed steps; a tiny model's evaluation is cheap, so the floor.
+    assert plan["step"] == 4 and plan["every"] == 50 and plan["eval_seconds"] > 0 and plan["step_seconds"] > 0
+    assert any("evaluating every 50 steps (eval.every = 'auto')" in e["message"] for e in _events(run, "log"))
+
+    # As if a slow machine had fixed it at 3: the resumed attempt evaluates where that plan says.
+    lines = run.events_path.read_text().splitlines(keepends=True)
+    run.events_path.write_text("".join(
+        json.dumps({**event, "every": 3}) + "\n" if event.get("type") == "eval_plan" else line
+        for line, event in ((line, json.loads(line)) for line in lines)))
+    resume_run(run)
+    assert wait_final(run, timeout=300).state == "done", run.log_path.read_text()[-3000:]
+    steps = [e["step"] for e in _events(run, "eval")]
+    after = [step for step in range(stopped.step + 1, 10) if step % 3 == 0]
+    assert steps == [0, stopped.step, *after, 10]
+    assert len(_events(run, "eval_plan")) == 1  # kept, not fixed again
