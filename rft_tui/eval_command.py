@@ -14,7 +14,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+
+from rft_tui.comparison_table import comparison_table
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -43,18 +44,6 @@ def run_compare(run_path: str, source: str, dataset: str | None, n: int, on_even
     command = [sys.executable, "-m", "engine.generation.compare", run_path, "--source", source, "-n", str(n)] + \
         (["--dataset", dataset] if dataset else [])
     return run_json_lines(command, "eval", on_event)
-
-
-def result_table(result: dict[str, Any]) -> Table:
-    """The comparison as a table: one row per reward function (and their weighted total)."""
-    table = Table("reward", "base", "tuned", "better", "same", "worse", box=None,
-                  title=f"{result['prompts']} prompts: {result['data']}", title_justify="left")
-    for row in result["rewards"]:
-        gain = row["tuned"] - row["base"]
-        style = "green" if gain > 0 else "red" if gain < 0 else ""
-        table.add_row(row["name"], f"{row['base']:.3f}", f"[{style}]{row['tuned']:.3f}[/{style}]" if style
-                      else f"{row['tuned']:.3f}", f"{row['better']:.0%}", f"{row['equal']:.0%}", f"{row['worse']:.0%}")
-    return table
 
 
 def cmd_eval(args: argparse.Namespace, console: Console) -> int:
@@ -92,6 +81,6 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
         return EXIT_FAILED
     console.print(f"{run.name} ({result['source']}) against {result['base_model']}, greedy, "
                   f"{result['max_new_tokens']} tokens at most, {result['seconds']:.0f} s", highlight=False)
-    console.print(result_table(result))
-    console.print(f"written to {result['path']}", highlight=False)
+    console.print(comparison_table(result["rewards"], f"{result['prompts']} prompts: {result['data']}"))
+    console.print(f"written to {result['path']}, with every answer of both models and its scores", highlight=False)
     return EXIT_OK

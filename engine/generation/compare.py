@@ -8,7 +8,8 @@ each side's mean, and the share of prompts where the tuned answer scored
 better, the same, or worse than the base's answer to the same prompt.
 
 The prompts are the run's own held-out ones (``eval.size`` or ``eval.source``,
-the rows its training never saw), or ``--dataset``'s. The result is written to
+the rows its training never saw), or ``--dataset``'s. The result, with every
+answer pair and its scores, is written to
 ``RUN/eval/<source>.json`` (replaced atomically by a later comparison of the
 same source), and an adapter export's model card quotes it.
 
@@ -22,12 +23,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import statistics
 import sys
 import time
 from typing import Any
 
 from engine.contract.atomic_files import atomic_write_json
+from engine.contract.comparison import compare_scores
 from engine.contract.errors import ExplainedError
 from engine.contract.privacy import no_telemetry
 from engine.contract.runs import RunDir
@@ -110,9 +111,15 @@ def compare(run: RunDir, source: str, dataset: str | None, limit: int, max_new_t
     scores = {side: _scores(rewards, prompts, texts) for side, texts in answers.items()}
     result = {"run": run.name, "source": source, "base_model": title, "prompts": len(prompts), "data": where,
               "max_new_tokens": tokens, "seconds": round(time.perf_counter() - started, 1), "created_at": time.time(),
-              "rewards": [_summary(name, scores["base"][name], scores["tuned"][name]) for name in scores["base"]],
+              "rewards": [compare_scores(name, scores["base"][name], scores["tuned"][name]) for name in scores["base"]],
               "examples": [{"prompt": _text(row["prompt"]), "base": answers["base"][i], "tuned": answers["tuned"][i]}
-                           for i, row in enumerate(prompts[:3])]}
+                           for i, row in enumerate(prompts[:3])],
+              # Every pair with its scores: where the tuned model got worse can be read, not only counted.
+              "answers": [{"prompt": _text(row["prompt"]),
+                           **{side: {"text": answers[side][i],
+                                     "scores": {name: values[i] for name, values in scores[side].items()}}
+                              for side in ("base", "tuned")}}
+                          for i, row in enumerate(prompts)]}
     path = run.path / "eval" / f"{source}.json"
     path.parent.mkdir(exist_ok=True)
     atomic_write_json(path, result)
@@ -150,14 +157,6 @@ def _scores(rewards: list, prompts: list[dict[str, Any]], texts: list[str]) -> d
     if len(rewards) > 1:
         by_name["total"] = total
     return by_name
-
-
-def _summary(name: str, base: list[float], tuned: list[float]) -> dict[str, Any]:
-    n = len(base)
-    better = sum(t > b for b, t in zip(base, tuned))
-    worse = sum(t < b for b, t in zip(base, tuned))
-    return {"name": name, "base": statistics.fmean(base), "tuned": statistics.fmean(tuned), "better": better / n,
-            "equal": (n - better - worse) / n, "worse": worse / n}
 
 
 def _text(prompt: Any) -> str:

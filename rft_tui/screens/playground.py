@@ -2,7 +2,9 @@
 
 Answers stream in side by side from the engine's playground process; the
 run's reward functions score both under them. Greedy or sampled is one key;
-the adapter can be the run's final one or any checkpoint's.
+the adapter can be the run's final one or any checkpoint's. A table under the
+answers adds up base against tuned over every prompt asked, as ``rft eval``
+does over held-out ones.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from textual.widgets import Input, OptionList, Select, Static
 from engine.export import sources
 from engine.contract.runs import RunDir
 from rft_tui.playground_client import PlaygroundSession
+from rft_tui.widgets.asked_tally import AskedTally
 from rft_tui.widgets.key_footer import KeyFooter
 
 SIDES = {"base": "base model", "tuned": "tuned (with the adapter)"}
@@ -54,6 +57,7 @@ class PlaygroundScreen(Screen):
                     with VerticalScroll(classes="pg-scroll"):
                         yield Static("", id=f"pg-{side}-text", classes="pg-text")
                     yield Static("", id=f"pg-{side}-rewards", classes="pg-rewards")
+        yield AskedTally(id="pg-tally")
         yield Static("", id="pg-status")
         yield OptionList(id="pg-probes")
         yield Input(placeholder="Ask both models something, then press enter", id="pg-prompt")
@@ -69,6 +73,7 @@ class PlaygroundScreen(Screen):
             self.session.close()
         self.busy = True
         self.query_one("#pg-probes", OptionList).clear_options()
+        self.query_one("#pg-tally", AskedTally).reset()  # another adapter: its own comparison
         self._status(f"loading {self.run.name} ({self.source}) in the engine…")
         self.session = PlaygroundSession(self.run, self.source)
         self._read_events(self.session)
@@ -115,6 +120,9 @@ class PlaygroundScreen(Screen):
             self._show_answer(event)
         elif kind == "done":
             self.busy = False
+            if set(self.answers) == {"base", "tuned"}:
+                self.query_one("#pg-tally", AskedTally).record(self.answers["base"]["rewards"],
+                                                               self.answers["tuned"]["rewards"])
             notes = "; ".join(event.get("notes") or [])
             self._status("answered" + (f" · {notes}" if notes else ""), "yellow" if notes else "dim")
         elif kind == "error":

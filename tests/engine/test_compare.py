@@ -36,6 +36,14 @@ def test_rft_eval_prints_base_against_tuned_and_writes_it_into_the_run(finished)
         assert name in done.stdout
     assert f"written to {finished.path / 'eval' / 'final.json'}" in done.stdout
     assert len(result["examples"]) == 3 and all(e["base"] is not None for e in result["examples"])
+    # Every pair is kept with its scores, and the summary is made of exactly those scores.
+    assert len(result["answers"]) == 6
+    for row in result["rewards"]:
+        base = [a["base"]["scores"][row["name"]] for a in result["answers"]]
+        tuned = [a["tuned"]["scores"][row["name"]] for a in result["answers"]]
+        assert row["base"] == pytest.approx(sum(base) / 6) and row["tuned"] == pytest.approx(sum(tuned) / 6)
+        assert row["better"] == pytest.approx(sum(t > b for b, t in zip(base, tuned)) / 6)
+    assert result["answers"][0]["tuned"]["text"] == result["examples"][0]["tuned"]
 
 
 def test_rft_eval_of_a_checkpoint_on_another_dataset(finished, tmp_path):

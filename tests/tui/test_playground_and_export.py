@@ -12,6 +12,7 @@ from rft_tui.app import RftApp
 from rft_tui.screens.confirm import Confirm
 from rft_tui.screens.export import ExportScreen
 from rft_tui.screens.playground import PlaygroundScreen
+from rft_tui.widgets.asked_tally import AskedTally
 from tests.conftest import tiny_config, wait_final
 from tests.tui.test_app import SIZE, _until
 
@@ -58,15 +59,28 @@ def test_the_playground_answers_one_prompt_from_both_models(finished_run):
                 assert "length" in _text(app, f"#pg-{side}-rewards")
             # The adapter changes the model: the two sides are not one model asked twice.
             assert screen.answers["base"]["text"] != screen.answers["tuned"]["text"]
+            # The running table adds the pair up as rft eval would.
+            tally = screen.query_one("#pg-tally", AskedTally)
+            [row] = tally.rows()
+            base, tuned = (screen.answers[side]["rewards"]["length"] for side in ("base", "tuned"))
+            assert (row["name"], row["prompts"], row["base"], row["tuned"]) == ("length", 1, base, tuned)
+            assert row["better"] == (1.0 if tuned > base else 0.0)
+            assert "1 prompt asked here" in tally.plain() and "length" in tally.plain()
+            await pilot.click("#pg-prompt")
+            await pilot.press("enter")  # the same prompt again: greedy, so the same pair
+            await _until(pilot, lambda: tally.asked == 2 and not screen.busy, timeout=120, what="a second pair")
+            assert tally.rows()[0]["prompts"] == 2 and "2 prompts asked here" in tally.plain()
             first_session = screen.session
             screen.query_one("#pg-source").value = "checkpoint-2"  # an earlier adapter: a new engine process
             await _until(pilot, lambda: screen.session is not first_session and not screen.busy, timeout=120,
                          what="the checkpoint to load")
             assert first_session.process.wait(timeout=60) == 0 and "checkpoint-2" in _text(app, "#pg-title")
+            assert tally.asked == 0 and not tally.rows()  # another adapter starts its own table
             await pilot.click("#pg-prompt")
             await pilot.press("enter")
             await _until(pilot, lambda: len(screen.answers) == 2 and not screen.busy, timeout=120,
                          what="two answers from the checkpoint")
+            assert tally.asked == 1
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, PlaygroundScreen)
