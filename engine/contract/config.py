@@ -96,6 +96,17 @@ class LoraConfig(StrictModel):
     target_modules: list[str] | Literal["all-linear"] = Field(
         "all-linear", description="Layers that get an adapter: 'all-linear' or a list of module names."
     )
+    use_dora: bool = Field(
+        False, description="DoRA: train each weight's magnitude apart from its direction. Often better than LoRA "
+        "at a low rank, at some cost per step; trains on transformers+peft (Unsloth's kernels are LoRA's).")
+    use_rslora: bool = Field(
+        False, description="Rank-stabilised LoRA: scale the update by alpha/sqrt(r) instead of alpha/r, so a high "
+        "rank keeps learning rather than shrinking its update.")
+
+    @property
+    def peft_only(self) -> str | None:
+        """The key of a setting only transformers+peft trains (not Unsloth), if one is on."""
+        return "lora.use_dora" if self.use_dora else None
 
 
 class TrainingConfig(StrictModel):
@@ -118,6 +129,9 @@ class TrainingConfig(StrictModel):
     gradient_checkpointing: bool = Field(
         False, description="Recompute activations in the backward pass: about a third more compute a step for much "
         "less memory. Off until needed: a run that runs out of memory turns it on by itself.")
+    neftune_noise_alpha: float | None = Field(
+        None, gt=0.0, le=100.0, description="NEFTune (SFT only): noise on the input embeddings while training, "
+        "scaled by this over the square root of length × width; 5 is the paper's value. Unset: none.")
     sample_every: int = Field(
         10, ge=0, description="Every N steps, answer the probe prompts and log the answers (0: never). "
         "GRPO and PPO log every rollout instead."
@@ -221,23 +235,24 @@ class RunConfig(StrictModel):
         names = [reward.name.rpartition(":")[2] for reward in self.rewards]
         return eval_metrics(spec.eval_loss_metrics, spec.answers, names)
 
-    def metric_problem(self) -> str | None:
-        """Why ``eval.metric`` names a metric no stage of this run logs; None when it is fine."""
-        if self.eval.metric == "auto":
-            return None
+    def problems(self) -> list[tuple[str, str]]:
+        """What is wrong with this config as a whole, by key path: settings that are each valid but do not go
+        with the method (an eval metric no stage logs, NEFTune outside SFT)."""
+        found = []
         stages = METHODS[self.method_name].stages or (self.method_name,)
-        logged = list(dict.fromkeys(m for stage in stages for m in self.eval_metrics(stage)))
-        if self.eval.metric in logged:
-            return None
-        return (f"{METHODS[self.method_name].title} with these rewards does not log {self.eval.metric!r}; it logs "
-                f"{', '.join(logged) or 'no eval metric'} (or use 'auto')")
-        stages = METHODS[self.method_name].stages or (self.method_name,)
-        logged = list(dict.fromkeys(m for stage in stages for m in self.eval_metrics(stage)))
-        if self.eval.metric not in logged:
-            title = METHODS[self.method_name].title
-            raise ConfigError([("eval.metric", f"{title} with these rewards does not log {self.eval.metric!r}; "
-                                f"it logs {', '.join(logged) or 'no eval metric'} (or use 'auto')")])
-        return self
+        if self.eval.metric != "auto":
+            logged = list(dict.fromkeys(m for stage in stages for m in self.eval_metrics(stage)))
+            if self.eval.metric not in logged:
+                found.append(("eval.metric", f"{METHODS[self.method_name].title} with these rewards does not log "
+                              f"{self.eval.metric!r}; it logs {', '.join(logged) or 'no eval metric'} (or use 'auto')"))
+        if self.training.neftune_noise_alpha is not None and self.method_name != "sft":
+            found.append(("training.neftune_noise_alpha", f"NEFTune adds noise to the embeddings of SFT's "
+                          f"demonstrations; {METHODS[self.method_name].title} does not use it. Remove the key, "
+                          "or train with method.name = 'sft'."))
+        if self.lora.use_dora and self.model.backend == "unsloth":
+            found.append(("lora.use_dora", "Unsloth's fast kernels train plain LoRA, not DoRA; set model.backend = "
+                          "'auto' (it picks transformers+peft for DoRA) or 'transformers', or lora.use_dora = false."))
+        return found
 
     def to_toml(self) -> str:
         """The config as TOML; unset optional values are left out."""
@@ -277,9 +292,9 @@ def config_from_dict(data: dict[str, Any], source: str | None = None) -> RunConf
     try:
         _check_method_name(data)
         config = RunConfig.model_validate(data)
-        problem = config.metric_problem()
-        if problem:
-            raise ConfigError([("eval.metric", problem)])
+        problems = config.problems()
+        if problems:
+            raise ConfigError(problems)
         return config
     except ConfigError as error:
         raise ConfigError(error.problems, source) from None

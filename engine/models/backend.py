@@ -31,9 +31,17 @@ class Backend:
         return asdict(self)
 
 
-def choose_backend(requested: str = "auto", load_in_4bit: bool = False, dtype: str = "auto") -> Backend:
-    """Pick unsloth or transformers+peft, the device and the dtype (imports torch)."""
+def choose_backend(requested: str = "auto", load_in_4bit: bool = False, dtype: str = "auto",
+                   peft_only: str | None = None) -> Backend:
+    """Pick unsloth or transformers+peft, the device and the dtype (imports torch).
+
+    ``peft_only``: the setting that Unsloth's kernels do not train (``lora.use_dora``), if one is on; 'auto'
+    then picks transformers+peft, and an explicit 'unsloth' is refused naming it."""
     import torch
+
+    if peft_only and requested == "unsloth":
+        raise ModelError(f"model.backend = 'unsloth' cannot train with {peft_only} = true (Unsloth's fast kernels "
+                         f"are plain LoRA's); set model.backend = 'auto' or 'transformers', or {peft_only} = false.")
 
     cuda = torch.cuda.is_available()
     if cuda:
@@ -46,7 +54,7 @@ def choose_backend(requested: str = "auto", load_in_4bit: bool = False, dtype: s
     if requested == "unsloth" and not unsloth_ok:
         why = "CUDA is not available" if not cuda else "the unsloth package is not installed (pip install -e .[unsloth])"
         raise ModelError(f"model.backend = 'unsloth' but {why}; use backend = 'auto' or 'transformers'.")
-    name = "unsloth" if unsloth_ok and requested in {"auto", "unsloth"} else "transformers+peft"
+    name = "unsloth" if unsloth_ok and requested in {"auto", "unsloth"} and not peft_only else "transformers+peft"
     if name == "unsloth":
         import unsloth  # noqa: F401  (patches transformers/trl; must precede their import)
     if load_in_4bit and device != "cuda":

@@ -103,6 +103,8 @@ def _load_transformers(path: Path, backend: Backend, lora: LoraConfig, seed: int
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
         target_modules=lora.target_modules,
+        use_dora=lora.use_dora,
+        use_rslora=lora.use_rslora,
     )
     try:
         peft_model = get_peft_model(model, config)
@@ -129,6 +131,7 @@ def _load_unsloth(path: Path, backend: Backend, model_cfg: ModelConfig, lora: Lo
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
         target_modules=targets,
+        use_rslora=lora.use_rslora,
         # Unsloth's own checkpointing (activations offloaded) when memory asks for it; off, no recompute.
         use_gradient_checkpointing="unsloth" if gradient_checkpointing else False,
         random_state=seed,

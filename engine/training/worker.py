@@ -86,7 +86,8 @@ class Worker:
         stages = plan_stages(config, self.run)
         self._preflight(config, stages)
         # Unsloth must be imported before trl/transformers/peft: choose first.
-        backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype)
+        backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype,
+                             peft_only=config.lora.peft_only)
         for stage in stages:
             checkpoint = latest_checkpoint(stage.checkpoints_dir) if resume else None
             if resume and _finished_before(stage, len(stages), checkpoint):

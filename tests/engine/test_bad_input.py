@@ -241,6 +241,12 @@ CASES = [
     Case("preset", "override of a key that is not there", preset(BASE, ["training.stepz=3"]), r"training\.stepz"),
     Case("preset", "override without a value", preset(BASE, ["training.max_steps"]), r"section\.key=value"),
     Case("preset", "unknown method parameter", preset(BASE + "colum = 3\n"), r"has no parameter 'colum'|colum"),
+    Case("preset", "NEFTune on a method that does not use it",
+         preset(BASE.replace('"sft"', '"dpo"') + "[training]\nneftune_noise_alpha = 5\n"),
+         r"training\.neftune_noise_alpha: NEFTune .*DPO does not use it"),
+    Case("preset", "DoRA on the Unsloth backend",
+         preset(BASE.replace('name = "default"', 'name = "default"\nbackend = "unsloth"') + "[lora]\nuse_dora = true\n"),
+         r"lora\.use_dora: Unsloth's fast kernels train plain LoRA"),
     # models
     Case("model", "missing folder", model(lambda w: str(w.user / "no-model")), r"does not exist\. Check model\.name"),
     Case("model", "folder without config.json",

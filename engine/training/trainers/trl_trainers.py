@@ -32,6 +32,7 @@ def build_sft(ctx: TrainerContext) -> Any:
         # prompt/completion, so this masks the prompt for any chat template.
         completion_only_loss=params.completion_only_loss if fmt == "prompt_completion" else None,
         dataset_text_field="text",
+        neftune_noise_alpha=ctx.config.training.neftune_noise_alpha,
     )
     return SFTTrainer(
         model=ctx.model,
