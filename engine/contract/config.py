@@ -103,11 +103,6 @@ class LoraConfig(StrictModel):
         False, description="Rank-stabilised LoRA: scale the update by alpha/sqrt(r) instead of alpha/r, so a high "
         "rank keeps learning rather than shrinking its update.")
 
-    @property
-    def peft_only(self) -> str | None:
-        """The key of a setting only transformers+peft trains (not Unsloth), if one is on."""
-        return "lora.use_dora" if self.use_dora else None
-
 
 class TrainingConfig(StrictModel):
     """The optimisation loop."""
@@ -237,10 +232,10 @@ class RunConfig(StrictModel):
 
     def problems(self) -> list[tuple[str, str]]:
         """What is wrong with this config as a whole, by key path: settings that are each valid but do not go
-        with the method (an eval metric no stage logs, NEFTune outside SFT)."""
+        with the method or the backend (an eval metric no stage logs, NEFTune outside SFT, DoRA on Unsloth)."""
         found = []
-        stages = METHODS[self.method_name].stages or (self.method_name,)
         if self.eval.metric != "auto":
+            stages = METHODS[self.method_name].stages or (self.method_name,)
             logged = list(dict.fromkeys(m for stage in stages for m in self.eval_metrics(stage)))
             if self.eval.metric not in logged:
                 found.append(("eval.metric", f"{METHODS[self.method_name].title} with these rewards does not log "

@@ -32,16 +32,12 @@ class Backend:
 
 
 def choose_backend(requested: str = "auto", load_in_4bit: bool = False, dtype: str = "auto",
-                   peft_only: str | None = None) -> Backend:
+                   peft_only: bool = False) -> Backend:
     """Pick unsloth or transformers+peft, the device and the dtype (imports torch).
 
-    ``peft_only``: the setting that Unsloth's kernels do not train (``lora.use_dora``), if one is on; 'auto'
-    then picks transformers+peft, and an explicit 'unsloth' is refused naming it."""
+    ``peft_only``: the adapter is one Unsloth's kernels do not train (DoRA), so 'auto' picks transformers+peft;
+    an explicit 'unsloth' with it is refused when the config loads (``RunConfig.problems``)."""
     import torch
-
-    if peft_only and requested == "unsloth":
-        raise ModelError(f"model.backend = 'unsloth' cannot train with {peft_only} = true (Unsloth's fast kernels "
-                         f"are plain LoRA's); set model.backend = 'auto' or 'transformers', or {peft_only} = false.")
 
     cuda = torch.cuda.is_available()
     if cuda:

@@ -76,6 +76,11 @@ class HeldOutEvaluator(TrainerCallback):
     def active(self) -> bool:
         return self.trainer is not None or bool(self.prompts and self.reward_funcs)
 
+    @property
+    def _stage(self) -> dict[str, str]:
+        """The ``stage`` field of this evaluator's events (runs of several stages only)."""
+        return {"stage": self.ctx.stage_name} if self.ctx.stage_name else {}
+
     def on_step_begin(self, args, state, control, **kwargs):
         self._step_started = time.perf_counter()
 
@@ -132,11 +137,10 @@ class HeldOutEvaluator(TrainerCallback):
         self.last_seconds = seconds
         self.seconds += seconds
         saved = self._track(step, values, save=model)
-        stage = {"stage": self.ctx.stage_name} if self.ctx.stage_name else {}
         if self.ctx.events is not None:
             self.ctx.events.emit("eval", step=step, values=values, prompts=len(self.prompts) if self.reward_funcs
                                  else 0, seconds=round(seconds, 3), examples=examples, best=self.best,
-                                 saved_best=saved, **stage)
+                                 saved_best=saved, **self._stage)
         if self.best is not None:
             self.on_status(dict(self.best))
         if self.stopped_early and self.ctx.events is not None:
@@ -154,10 +158,9 @@ class HeldOutEvaluator(TrainerCallback):
         message = (f"evaluating every {self.every} steps (eval.every = 'auto'): one evaluation took "
                    f"{eval_seconds:.1f} s, a training step {step_seconds:.2f} s, and evaluating is kept near "
                    f"{EVAL_SHARE:.0%} of the training time")
-        stage = {"stage": self.ctx.stage_name} if self.ctx.stage_name else {}
         if self.ctx.events is not None:
             self.ctx.events.emit("eval_plan", step=step, every=self.every, eval_seconds=round(eval_seconds, 3),
-                                 step_seconds=round(step_seconds, 4), **stage)
+                                 step_seconds=round(step_seconds, 4), **self._stage)
             self.ctx.events.emit("log", level="info", message=message)
 
     def _track(self, step: int, values: dict[str, float], save: Any) -> bool:

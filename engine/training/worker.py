@@ -87,7 +87,7 @@ class Worker:
         self._preflight(config, stages)
         # Unsloth must be imported before trl/transformers/peft: choose first.
         backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype,
-                             peft_only=config.lora.peft_only)
+                             peft_only=config.lora.use_dora)
         for stage in stages:
             checkpoint = latest_checkpoint(stage.checkpoints_dir) if resume else None
             if resume and _finished_before(stage, len(stages), checkpoint):
