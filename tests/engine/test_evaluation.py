@@ -121,9 +121,15 @@ def test_auto_interval_is_fixed_from_the_first_steps_and_kept_by_a_resumed_run(t
     stopped = wait_final(run, timeout=300)
     assert stopped.state == "stopped" and stopped.step < 10
     [plan] = _events(run, "eval_plan")
-    # Fixed after four timed steps; a tiny model's evaluation is cheap, so the floor.
-    assert plan["step"] == 4 and plan["every"] == 50 and plan["eval_seconds"] > 0 and plan["step_seconds"] > 0
-    assert any("evaluating every 50 steps (eval.every = 'auto')" in e["message"] for e in _events(run, "log"))
+    # Fixed after four timed steps, from the times it records (rounded in the event: the bounds allow for
+    # that). Which interval depends on this machine's load, so only its rule is checked.
+    from engine.contract.eval_config import auto_interval
+
+    eval_s, step_s = plan["eval_seconds"], plan["step_seconds"]
+    assert plan["step"] == 4 and eval_s > 0 and step_s > 0
+    assert auto_interval(eval_s - 5e-4, step_s + 5e-5) <= plan["every"] <= auto_interval(eval_s + 5e-4, step_s - 5e-5)
+    assert any(f"evaluating every {plan['every']} steps (eval.every = 'auto')" in e["message"]
+               for e in _events(run, "log"))
 
     # As if a slow machine had fixed it at 3: the resumed attempt evaluates where that plan says.
     lines = run.events_path.read_text().splitlines(keepends=True)
