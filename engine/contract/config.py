@@ -21,6 +21,7 @@ from engine.contract.atomic_files import atomic_write_text
 from engine.contract.errors import ExplainedError
 from engine.contract.eval_config import EvalConfig, eval_metrics
 from engine.contract.schema_base import StrictModel
+from engine.contract.template_setting import setting_problem
 from engine.methods import METHODS
 from engine.rewards import BUILTIN_REWARDS, make_reward
 
@@ -58,6 +59,22 @@ class ModelConfig(StrictModel):
         "auto", description="Compute dtype; 'auto' is bfloat16 on a GPU that supports it, float32 on CPU."
     )
     max_seq_length: int = Field(512, ge=16, le=131072, description="Longest sequence in tokens; longer rows are truncated.")
+    chat_template: str = Field(
+        "auto", description="How chats are written for the model: 'auto' (the tokenizer's own), a named template "
+        "for a base model that has none ('chatml', 'llama3', 'gemma', 'qwen3'), or the path of a .jinja file. "
+        "Its end-of-turn token becomes the stop token of training, sampling and exports.")
+    enable_thinking: bool | None = Field(
+        None, description="For templates with a thinking switch (Qwen3 style): true lets the model reason in "
+        "<think>…</think> before answering, false makes it answer at once. Saved with the adapter and exports. "
+        "Unset: the template's own default.")
+    @field_validator("chat_template")
+    @classmethod
+    def _known_template(cls, value: str) -> str:
+        problem = setting_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     start_from: str | None = Field(
         None,
         description="Begin from an earlier result instead of the bare base model: a run directory or an "
@@ -83,6 +100,10 @@ class DatasetConfig(StrictModel):
     chosen_column: str | None = Field(None, description="Column holding the preferred answer (default 'chosen').")
     rejected_column: str | None = Field(None, description="Column holding the worse answer (default 'rejected').")
     label_column: str | None = Field(None, description="Column holding a good/bad label for KTO (default 'label').")
+    reasoning_column: str | None = Field(
+        None, description="Column holding the reasoning that comes before each answer (default 'reasoning' or "
+        "'thinking' when there is one); it is written as a <think>…</think> block, the way thinking models "
+        "expect.")
     system_prompt: str | None = Field(None, description="System message put before every prompt.")
     max_rows: int | None = Field(None, ge=1, description="Use only the first N rows.")
 
@@ -127,6 +148,9 @@ class TrainingConfig(StrictModel):
     neftune_noise_alpha: float | None = Field(
         None, gt=0.0, le=100.0, description="NEFTune (SFT only): noise on the input embeddings while training, "
         "scaled by this over the square root of length × width; 5 is the paper's value. Unset: none.")
+    train_on_thinking: bool = Field(
+        True, description="SFT on answers with a <think>…</think> block: true learns the reasoning and the "
+        "answer; false shows the reasoning as context only, so the loss covers the final answer alone.")
     sample_every: int = Field(
         10, ge=0, description="Every N steps, answer the probe prompts and log the answers (0: never). "
         "GRPO and PPO log every rollout instead."

@@ -15,6 +15,8 @@ FORMAT_COLUMNS = {
     "unpaired": ("prompt", "completion", "label"),
     "prompt_only": ("prompt",),
 }
+# Columns that hold the reasoning before an answer, when dataset.reasoning_column does not name one.
+REASONING_COLUMNS = ("reasoning", "thinking")
 # Columns a format can do without (the prompt of a preference set can be implicit).
 OPTIONAL_COLUMNS = {"preference": ("prompt",)}
 # The preset setting that maps each canonical column.
@@ -50,6 +52,8 @@ def _detection_mapping(columns: set[str], cfg: DatasetConfig) -> dict[str, str]:
         mapping["messages"] = "conversations"
     if {"instruction", "output"} <= columns and not cfg.prompt_column:
         mapping["prompt"], mapping["completion"] = "instruction", "output"
+    reasoning = getattr(cfg, "reasoning_column", None)
+    mapping["reasoning"] = reasoning or next((c for c in REASONING_COLUMNS if c in columns), "")
     return mapping
 
 

@@ -9,6 +9,7 @@ from engine.data.errors import DatasetError, PreparedDataset
 from engine.data.formats import _detection_mapping, detect_format
 from engine.data.sources import load_rows
 
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _LABELS = {"true": True, "good": True, "1": True, "false": False, "bad": False, "0": False}
 # What the normalised rows hold for training; reward functions get the other columns.
 _TRAINED_COLUMNS = {"prompt", "completion", "chosen", "rejected", "label", "messages", "text"}
@@ -44,6 +45,11 @@ def prepare(cfg: DatasetConfig, accepted: tuple[str, ...], chat: bool = True, *,
             rows = [{"messages": c} for c in chats]
     elif fmt in ("prompt_completion", "unpaired"):
         used = {"instruction", "input", "output"} if alpaca else {mapping["prompt"], mapping["completion"]}
+        if mapping["reasoning"]:
+            if mapping["reasoning"] not in columns:
+                raise DatasetError(f"dataset.reasoning_column = {mapping['reasoning']!r}, but the dataset has no such "
+                                   f"column; its columns are {sorted(columns)}.")
+            used.add(mapping["reasoning"])
         rows = [_prompt_completion_row(row, i, mapping, alpaca, system, chat) for i, row in numbered]
         if fmt == "unpaired":
             used.add(mapping["label"])
@@ -210,8 +216,13 @@ def _prompt_completion_row(row: dict, i: int, mapping: dict, alpaca: bool, syste
         return {"prompt": _user_prompt(prompt, i, "instruction", system, chat),
                 "completion": _answer(_text(row.get("output"), i, "output"), i, "output", chat)}
     # Text or chat turns alike (TRL's conversational prompt/completion).
+    answer = row.get(mapping["completion"])
+    reasoning = row.get(mapping["reasoning"]) if mapping["reasoning"] else None
+    if isinstance(reasoning, str) and reasoning.strip() and isinstance(answer, str):
+        # The shape thinking templates read back (Qwen3's splits it into its reasoning block).
+        answer = f"{THINK_OPEN}\n{reasoning.strip()}\n{THINK_CLOSE}\n\n{_text(answer, i, mapping['completion'])}"
     return {"prompt": _user_prompt(row.get(mapping["prompt"]), i, mapping["prompt"], system, chat),
-            "completion": _answer(row.get(mapping["completion"]), i, mapping["completion"], chat)}
+            "completion": _answer(answer, i, mapping["completion"], chat)}
 
 
 def _messages_row(value: Any, i: int, column: str, system: str | None) -> list[dict[str, str]]:

@@ -13,13 +13,18 @@ from engine.models.resolve import ModelError
 _LLAMA_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
-def load_tokenizer(path: Path) -> Any:
-    """The model's tokenizer, with a pad token (EOS when it has none)."""
+def load_tokenizer(path: Path, model_cfg: ModelConfig | None = None) -> Any:
+    """The model's tokenizer, with a pad token (EOS when it has none) and, given ``model_cfg``, the setup's
+    chat template and end-of-turn token (``engine.models.chat_setup``)."""
     from transformers import AutoTokenizer
+
+    from engine.models.chat_setup import apply_chat_format
 
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    if model_cfg is not None:
+        apply_chat_format(tokenizer, model_cfg)
     return tokenizer
 
 
@@ -38,8 +43,11 @@ def load_with_adapter(model_cfg: ModelConfig, adapter: Path, dtype: Any, device:
 
     source = resolve_model(model_cfg.name, model_cfg.revision)
     base_path = source.path or prepare_default_model(progress=progress)
-    tokenizer = load_tokenizer(adapter if (adapter / "tokenizer_config.json").is_file() else base_path)
+    from engine.models.chat_setup import stop_on_end_of_turn
+
+    tokenizer = load_tokenizer(adapter if (adapter / "tokenizer_config.json").is_file() else base_path, model_cfg)
     base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
+    stop_on_end_of_turn(base, tokenizer)
     model = PeftModel.from_pretrained(base, adapter).to(device).eval()
     return model, tokenizer, Path(base_path), source.title
 
@@ -55,13 +63,19 @@ def load_model(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraC
     ``gradient_checkpointing`` matters to Unsloth, which sets its own up at
     load; the transformers trainers turn it on from their arguments.
     """
+    from engine.models.chat_setup import apply_chat_format, stop_on_end_of_turn
+
     if backend.name == "unsloth" and kind == "causal_lm" and start_adapter is None:
-        return _load_unsloth(path, backend, model_cfg, lora, seed, gradient_checkpointing)
-    return _load_transformers(path, backend, lora, seed, kind, start_adapter)
+        model, tokenizer = _load_unsloth(path, backend, model_cfg, lora, seed, gradient_checkpointing)
+        apply_chat_format(tokenizer, model_cfg)
+    else:
+        model, tokenizer = _load_transformers(path, backend, model_cfg, lora, seed, kind, start_adapter)
+    stop_on_end_of_turn(model, tokenizer)
+    return model, tokenizer
 
 
-def _load_transformers(path: Path, backend: Backend, lora: LoraConfig, seed: int, kind: str = "causal_lm",
-                       start_adapter: Path | None = None) -> tuple[Any, Any]:
+def _load_transformers(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int,
+                       kind: str = "causal_lm", start_adapter: Path | None = None) -> tuple[Any, Any]:
     import torch
     from peft import LoraConfig as PeftLoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, set_seed
@@ -81,7 +95,7 @@ def _load_transformers(path: Path, backend: Backend, lora: LoraConfig, seed: int
             bnb_4bit_use_double_quant=True,
         )
         kwargs["device_map"] = {"": 0}
-    tokenizer = load_tokenizer(start_adapter or path)
+    tokenizer = load_tokenizer(start_adapter or path, model_cfg)
     try:
         if kind == "sequence_classification":
             model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, **kwargs)

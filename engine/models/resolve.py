@@ -120,6 +120,23 @@ def model_problem(name: str, revision: str | None = None) -> str | None:
     return None
 
 
+def local_model_dir(name: str, revision: str | None = None) -> "Path | None | bool":
+    """The model's folder when its files are here (None: the built-in model before its conversion; False:
+    a hub model not in the cache), without downloading anything."""
+    if name in {"default", DEFAULT_MODEL_TITLE}:
+        return resolve_model(name).path
+    path = Path(name).expanduser()
+    if path.exists() or name.startswith((".", "/", "~")):
+        return resolve_model(name, revision).path
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(name, revision=revision, local_files_only=True))
+    except (LocalEntryNotFoundError, FileNotFoundError, ValueError):
+        return False
+
+
 def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError

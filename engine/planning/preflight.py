@@ -33,7 +33,7 @@ from engine.contract.config import ConfigError, DatasetConfig, RunConfig
 from engine.data.holdout import eval_dataset_config
 from engine.methods import MethodSpec, get_method
 from engine.methods.sft import PACKING_NEEDS
-from engine.models.resolve import model_problem, predict_backend
+from engine.models.resolve import local_model_dir, model_problem, predict_backend
 from engine.planning.stages import stage_configs
 from engine.rewards.needs import reward_needs
 from engine.rewards.user_files import RewardError, is_outside
@@ -177,12 +177,33 @@ def check(config: RunConfig, readings: Mapping[str, DatasetReading] | None = Non
     problem = model_problem(config.model.name, config.model.revision)
     if problem:
         report.findings.append(Finding("model.name", problem))
+    else:
+        report.findings += _chat_format_findings(config)
     for stage in stages:
         _check_stage(stage, readings, report, outside_rewards_ok, after_rm=stage.index > 1 and any(
             s.name == "rm" for s in stages[: stage.index - 1]))
     unique = {(f.path, f.message): f for f in report.findings}  # stages share rewards: say each thing once
     report.findings = list(unique.values())
     return report
+
+
+def _chat_format_findings(config: RunConfig) -> list[Finding]:
+    """A chat template setting that cannot work with this model: a file that does not render a chat, a named
+    template whose tokens the model lacks, thinking asked of a template without the switch."""
+    from engine.models.chat_template import model_chat_format
+    from engine.models.templates import TemplateError
+
+    model = config.model
+    if model.chat_template == "auto" and model.enable_thinking is None:
+        return []
+    folder = local_model_dir(model.name, model.revision)
+    if folder is False:  # a hub model still to download: the worker checks it once it has the files
+        return []
+    try:
+        model_chat_format(folder, model.chat_template, model.enable_thinking)
+    except TemplateError as error:
+        return [Finding(error.key, str(error))]
+    return []
 
 
 def _check_stage(stage: _Stage, readings: Mapping[str, DatasetReading], report: Report, outside_rewards_ok: bool,

@@ -88,7 +88,7 @@ class StageRunner:
 
         from engine.models.lora import count_parameters, load_model, load_tokenizer
 
-        tokenizer = load_tokenizer(start_adapter or path)
+        tokenizer = load_tokenizer(start_adapter or path, cfg.model)
         chat = bool(tokenizer.chat_template)
         if not chat:
             # A chat dataset reaches here as messages, or split into prompt/answer turns (lists of messages).
@@ -98,13 +98,23 @@ class StageRunner:
             if conversational:
                 raise data.DatasetError(
                     f"The model {source.title} has no chat template, so a chat ('messages') dataset cannot be "
-                    "rendered; use an instruct model or a prompt/completion or text dataset."
+                    "rendered; give it one with model.chat_template (e.g. 'chatml', or the template of its "
+                    "family), use an instruct model, or a prompt/completion or text dataset."
                 )
             prepared = data.prepare(cfg.dataset, spec.formats, chat=False, method=spec.title)
         from engine.data.holdout import eval_split
 
+        if chat:
+            self._shape_chats(prepared.rows, tokenizer)
         train_rows, eval_rows, eval_prompts = eval_split(cfg, spec.formats, spec.title, prepared.rows, chat,
                                                          spec.answers)
+        if chat and spec.name == "sft" and not cfg.training.train_on_thinking:
+            from engine.models.chat_setup import thinking_as_context
+
+            moved = thinking_as_context(train_rows, tokenizer) + thinking_as_context(eval_rows, tokenizer)
+            w.log(f"training.train_on_thinking = false: the <think> part of {moved} answers is context, "
+                  "not learnt" if moved else "training.train_on_thinking = false, but no answer has a <think> "
+                  "part", level="info" if moved else "warning")
         prepared = data.PreparedDataset(train_rows, prepared.format, prepared.source, prepared.columns,
                                         prepared.extra_columns)
         truncated = data.check_lengths(prepared.rows, tokenizer, cfg.model.max_seq_length, format=prepared.format)
@@ -289,6 +299,18 @@ class StageRunner:
             newest = latest_checkpoint(self.stage.checkpoints_dir)
         return (checkpoint_step(newest), newest) if newest is not None else (0, None)
 
+    def _shape_chats(self, rows: list[dict[str, Any]], tokenizer: Any) -> None:
+        """Fold system prompts into the first user turn when the template has no system role (Gemma)."""
+        from engine.models.chat_setup import fold_system_turns
+        from engine.models.templates import has_system_role
+
+        if has_system_role(tokenizer.chat_template, tokenizer.bos_token or "", tokenizer.eos_token or ""):
+            return
+        folded = fold_system_turns(rows)
+        if folded:
+            self.worker.log(f"the chat template has no system role: the system prompt of {folded} rows opens their "
+                            "first user turn instead")
+
     def _warn_if_too_big(self, model_dir: Path) -> None:
         """Warn before loading when the pre-flight estimate exceeds the GPU's free memory (CUDA only)."""
         if self.backend.device != "cuda":
@@ -331,7 +353,7 @@ class StageRunner:
                     shutil.copy2(path, tmp / path.name)
             if not (tmp / "tokenizer_config.json").is_file():
                 source = resolve_model(self.config.model.name, self.config.model.revision)
-                load_tokenizer(source.path or prepare_default_model()).save_pretrained(tmp)
+                load_tokenizer(source.path or prepare_default_model(), self.config.model).save_pretrained(tmp)
             swap_dir(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -46,10 +46,10 @@ def _cell(value: Any) -> str:
 
 def run_check(config: RunConfig) -> CheckResult:
     """Load and validate the dataset for the method, and render its first row (pure Python)."""
-    from engine.models.chat_template import render_example
     from engine.data import DatasetError, load_rows, prepare
     from engine.methods import get_method
-    from engine.models.chat_template import chat_template
+    from engine.models.chat_template import model_chat_format, render_example
+    from engine.models.templates import TemplateError
     from engine.models.resolve import ModelError, cached_models, predict_backend, resolve_model
 
     spec = get_method(config.method_name)
@@ -62,17 +62,16 @@ def run_check(config: RunConfig) -> CheckResult:
     summary = Text.assemble(("✓ ", "bold green"), f"{len(prepared.rows)} rows · format {prepared.format} · "
                             f"columns {', '.join(prepared.columns)}")
     model_dir: Path | None = None
+    resolved = False
     try:
         source = resolve_model(config.model.name, config.model.revision)
-        model_dir = source.path
+        model_dir, resolved = source.path, True
         summary.append(f"\nmodel {source.title}")
         if model_dir is None:
             summary.append(" (converted from its GGUF on the first run, ~20 s)", style="dim")
         elif (model_dir / "config.json").is_file():
             weights = sum(p.stat().st_size for p in model_dir.glob("*.safetensors")) / 2**20
             summary.append(f" · {weights:,.0f} MB of weights" if weights else "")
-            has_template = chat_template(model_dir)[0] is not None
-            summary.append(" · chat template ✓" if has_template else " · no chat template (text prompts only)")
         summary.append(f"\nwill train on {predict_backend(config.model.backend, config.model.load_in_4bit)}")
     except ModelError as error:
         summary.append(Text.assemble("\n", ("✗ model: ", "bold red"), str(error)))
@@ -80,7 +79,20 @@ def run_check(config: RunConfig) -> CheckResult:
     if cached:
         summary.append(f"\nin your Hugging Face cache: {', '.join(cached[:6])}" + (" …" if len(cached) > 6 else ""),
                        style="dim")
-    example = render_example(prepared.rows[0], model_dir)
+    chat = None
+    try:
+        if resolved:
+            chat = model_chat_format(model_dir, config.model.chat_template, config.model.enable_thinking)
+            summary.append(f"\n{_describe(chat)}")
+    except TemplateError as error:
+        summary.append(Text.assemble("\n", ("✗ ", "bold red"), f"{error.key}: {error}"))
+    masked = spec.name == "sft" and not config.training.train_on_thinking
+    example = render_example(prepared.rows[0], model_dir, chat, train_on_thinking=not masked)
+    if chat is not None and chat.template and not chat.system_role and _has_system(prepared.rows[0]):
+        summary.append("\nthis template has no system role: the system prompt opens the first user turn",
+                       style="yellow")
+    if masked and "</think>" in example.context:
+        summary.append("\nthe <think> part is context, not learnt (training.train_on_thinking = false)", style="dim")
     shown = Text()
     shown.append(example.context, style="dim")
     shown.append(example.trained, style="bold green")
@@ -88,6 +100,19 @@ def run_check(config: RunConfig) -> CheckResult:
         shown.append("\n(nothing in this row is trained)", style="yellow")
     columns = sorted({k for row in raw[:PREVIEW_ROWS] for k in row})
     return CheckResult(summary, columns, raw[:PREVIEW_ROWS], shown, DatasetReading.of(prepared))
+
+
+def _describe(chat: Any) -> str:
+    """One line on the chat format: whose template, the token that ends an answer, the thinking switch."""
+    if chat.template is None:
+        return "no chat template (text prompts only; set model.chat_template, e.g. 'chatml', to train on chats)"
+    thinking = " · thinking switch" if chat.thinking else ""
+    return f"chat template: {chat.origin} · answers end with {chat.end_of_turn}{thinking}"
+
+
+def _has_system(row: dict[str, Any]) -> bool:
+    turns = row.get("prompt") if isinstance(row.get("prompt"), list) else row.get("messages")
+    return isinstance(turns, list) and bool(turns) and turns[0].get("role") == "system"
 
 
 def check_all(config: RunConfig) -> tuple[CheckResult, dict[str, DatasetReading]]:

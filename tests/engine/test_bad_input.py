@@ -261,6 +261,25 @@ CASES = [
     Case("model", "packing without Unsloth",
          worker_error(lambda w: {"method": {"name": "sft", "packing": True}}),
          r"method\.packing: packing needs the Unsloth backend .* the packed examples would attend to each other"),
+    Case("model", "unknown chat template name", preset('[model]\nchat_template = "chatlm"\n'),
+         r"model\.chat_template: .*unknown chat template 'chatlm'; use 'auto'.*chatml, llama3, gemma, qwen3"),
+    Case("model", "a Jinja template that drops the answer, before any run",
+         preflight("sft", lambda w: [f"model.name={w.tiny_model()}", f"model.chat_template={w.user / 'mine.jinja'}"],
+                   {"mine.jinja": "{% for m in messages %}{% if m['role'] == 'user' %}{{ m['content'] }}{% endif %}"
+                                  "{% endfor %}"}),
+         r"model\.chat_template: the chat template \(the file .*mine\.jinja\) cannot be used: it renders a two-turn "
+         r"chat without .* answer"),
+    Case("model", "a Jinja template that does not parse, before any run",
+         preflight("sft", lambda w: [f"model.name={w.tiny_model()}", f"model.chat_template={w.user / 'bad.jinja'}"],
+                   {"bad.jinja": "{% for m in messages %}{{ m['content'] }}"}),
+         r"model\.chat_template: .*does not render a two-turn chat \(TemplateSyntaxError"),
+    Case("model", "thinking asked of a template without it, before any run",
+         preflight("sft", lambda w: [f"model.name={w.tiny_model()}", "model.enable_thinking=true"]),
+         r"model\.enable_thinking: .*has no thinking switch.*model\.chat_template = 'qwen3'"),
+    Case("model", "a named template whose tokens the model lacks, before any run",
+         preflight("sft", lambda w: [f"model.name={w.tiny_model()}", "model.chat_template=llama3"]),
+         r"model\.chat_template: the 'llama3' template writes the special tokens <\|start_header_id\|>.*does not "
+         r"have"),
     Case("model", "missing folder, before any run", preflight("sft", lambda w: [f"model.name={w.user / 'gone'}"]),
          r"model\.name: Model folder .* does not exist"),
     # reward functions
