@@ -34,13 +34,14 @@ def greedy_answers(model: Any, tokenizer: Any, prompts: list[Any], max_new_token
     """Each prompt answered alone (no padding), greedily, up to and including the end-of-turn token."""
     import torch
 
-    from engine.models.chat_template import render_prompts
+    from engine.models.chat_setup import prompt_token_ids
 
     device = next(model.parameters()).device
     answers = []
     with torch.no_grad():
-        for text in render_prompts(tokenizer, prompts):
-            encoded = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(device)
+        for ids in prompt_token_ids(tokenizer, prompts):
+            encoded = {"input_ids": torch.tensor([ids], device=device)}
+            encoded["attention_mask"] = torch.ones_like(encoded["input_ids"])
             output = model.generate(**encoded, max_new_tokens=max_new_tokens, do_sample=False,
                                     eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
             answers.append(output[0, encoded["input_ids"].shape[1]:].tolist())
@@ -55,10 +56,10 @@ def choice_margin(model: Any, tokenizer: Any, prompt: Any, prefix: list[int], a:
     """How far apart ``model`` scores tokens ``a`` and ``b`` after ``prompt`` + ``prefix`` (in logits)."""
     import torch
 
-    from engine.models.chat_template import render_prompts
+    from engine.models.chat_setup import prompt_token_ids
 
     device = next(model.parameters()).device
-    ids = tokenizer(render_prompts(tokenizer, [prompt])[0], add_special_tokens=False)["input_ids"] + prefix
+    ids = prompt_token_ids(tokenizer, [prompt])[0] + prefix
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([ids], device=device)).logits[0, -1].float()
     return abs(float(logits[a] - logits[b]))

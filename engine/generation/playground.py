@@ -83,10 +83,10 @@ class Playground:
         import torch
         from transformers import TextIteratorStreamer
 
-        from engine.models.chat_template import render_prompts
+        from engine.models.chat_setup import prompt_token_ids
 
-        encoded = self.tokenizer(render_prompts(self.tokenizer, [prompt])[0], return_tensors="pt",
-                                 add_special_tokens=False).to(self.device)
+        ids = torch.tensor(prompt_token_ids(self.tokenizer, [prompt]), device=self.device)
+        encoded = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
         greedy = bool(request.get("greedy", True))
         sampling = {"do_sample": False} if greedy else \
             {"do_sample": True, "temperature": float(request.get("temperature", 0.7)), "top_p": 1.0, "top_k": 0}

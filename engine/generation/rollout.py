@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from engine.models.chat_template import render_prompts
+from engine.models.chat_setup import prompt_token_ids
 
 
 @dataclass
@@ -50,8 +50,8 @@ def generate_rollouts(model: Any, tokenizer: Any, prompts: list[Any], max_new_to
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
-        encoded = tokenizer(render_prompts(tokenizer, prompts), return_tensors="pt", padding=True,
-                            add_special_tokens=False).to(device)
+        ids = prompt_token_ids(tokenizer, prompts)
+        encoded = tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(device)
     finally:
         tokenizer.padding_side = side
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
