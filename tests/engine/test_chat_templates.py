@@ -128,3 +128,38 @@ def test_every_named_template_renders_a_chat_and_ends_turns_with_one_of_its_toke
     assert chat.end_of_turn in NAMED_TEMPLATES[name].tokens
     text = render(chat.template, CHAT + ANSWER, False, "<s>", "</s>")
     assert "What is 2 plus 2?" in text and "Answer with a number." in text and "4" in text
+
+
+@pytest.mark.parametrize("train_on_thinking", [False, True])
+def test_a_thinking_dataset_trains_on_the_qwen3_model_with_the_think_part_masked_or_trained(
+        family_dirs, tmp_path, train_on_thinking):
+    """The real worker, and the Setup dataset check for the same config: both split the row the same way."""
+    import json
+
+    from engine.contract.launch import start_run
+    from rft_tui.widgets.dataset_check import run_check
+    from tests.conftest import tiny_config, wait_final
+
+    path = tmp_path / "thinking.jsonl"
+    rows = [{"prompt": f"What is {a} plus {b}?", "reasoning": f"{a} + {b} = {a + b}.", "completion": str(a + b)}
+            for a, b in [(1, 2), (3, 4), (2, 2), (5, 1)]]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = tiny_config(family_dirs["qwen3"], tmp_path / "runs", dataset={"source": str(path)},
+                         training={"max_steps": 3, "batch_size": 2, "sample_every": 0,
+                                   "train_on_thinking": train_on_thinking}, eval={"size": 0})
+    check = run_check(config)
+    shown = check.example.plain
+    assert "<think>\n1 + 2 = 3.\n</think>" in shown
+    trained = "".join(span_text for span_text, style in _styled(check.example) if "green" in style)
+    assert trained.startswith("<think>") == train_on_thinking and trained.strip().endswith("3<|im_end|>")
+    assert ("the <think> part is context" in check.summary.plain) != train_on_thinking
+    run, _ = start_run(config)
+    assert wait_final(run, timeout=300).state == "done"
+    from engine.contract.protocol import read_events
+
+    log = " ".join(e.get("message", "") for e in read_events(run.events_path) if e["type"] == "log")
+    assert ("the <think> part of 4 answers is context" in log) != train_on_thinking
+
+
+def _styled(text) -> list[tuple[str, str]]:
+    return [(text.plain[span.start:span.end], str(span.style)) for span in text.spans]
