@@ -128,7 +128,12 @@ class LoraConfig(StrictModel):
 class TrainingConfig(StrictModel):
     """The optimisation loop."""
 
-    max_steps: int = Field(30, ge=1, le=10_000_000, description="Optimizer steps to run.")
+    max_steps: int = Field(30, ge=1, le=10_000_000, description="Optimizer steps to run (worked out from "
+                           "num_epochs when that is set).")
+    num_epochs: float | None = Field(
+        None, gt=0.0, le=1000.0, description="Passes over the training rows (1.5: one and a half), instead of a "
+        "number of steps: max_steps becomes ceil(epochs × ceil(rows / (batch_size × gradient_accumulation_steps))), "
+        "counted on the rows left after the held-out share. Unset: max_steps counts.")
     learning_rate: float = Field(2e-4, gt=0.0, le=1.0, description="Peak learning rate.")
     batch_size: int = Field(4, ge=1, le=4096, description="Examples per device per micro-batch.")
     gradient_accumulation_steps: int = Field(1, ge=1, le=4096, description="Micro-batches per optimizer step.")

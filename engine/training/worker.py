@@ -130,13 +130,26 @@ class Worker:
             self.prepared[preflight.reading_key(dataset, spec)] = prepared
             return preflight.DatasetReading.of(prepared)
 
-        report = preflight.check(config, preflight.read_datasets(config, read))
+        readings = preflight.read_datasets(config, read)
+        report = preflight.check(config, readings)
         if report.problems:
             raise report.error()
         for warning in report.warnings:
             self.log(warning.message, level="warning")
+        from engine.methods import get_method
+        from engine.planning.epochs import training_rows, with_epochs_as_steps
+
         for stage in stages:
             stage.config = report.adjusted(stage.index, stage.config)
+            epochs = stage.config.training.num_epochs
+            reading = readings.get(preflight.reading_key(stage.config.dataset, get_method(stage.name)))
+            if epochs is not None and reading is not None:
+                stage.config = with_epochs_as_steps(stage.config, reading.rows, reading.prompts)
+                t = stage.config.training
+                self.log(f"training.num_epochs = {epochs:g}: {t.max_steps} steps over "
+                         f"{training_rows(stage.config, reading.rows, reading.prompts)} training rows, "
+                         f"{t.batch_size * t.gradient_accumulation_steps} a step")
+                self.status.total = t.max_steps  # the progress bar's total before the model loads
 
     def _run_stage(self, stage: Any, backend: Any, checkpoint: Path | None, last: bool) -> str:
         """Run one stage; after each out-of-memory error, shrink the setup and resume from its checkpoint."""

@@ -1,4 +1,4 @@
-"""Options every trainer has (DoRA, rsLoRA, NEFTune), each through the real worker on the tiny model, each
+"""Options every trainer has (DoRA, rsLoRA, NEFTune, epochs), each through the real worker on the tiny model, each
 checked by what it changes: a field that were ignored would leave these runs the same as a plain one."""
 
 from __future__ import annotations
@@ -60,3 +60,18 @@ def test_neftune_noises_sfts_training_forward_and_not_its_evaluation(tiny_model_
     assert _values(noisy, "metrics", "loss")[1] != _values(plain, "metrics", "loss")[1]
     # Evaluation runs the model without the noise: the base model's eval loss is the same in both runs.
     assert _values(noisy, "eval", "eval_loss")[0] == _values(plain, "eval", "eval_loss")[0]
+
+
+def test_epochs_set_the_step_count_the_progress_bar_and_the_trainer_use(tiny_model_dir, tmp_path):
+    """20 rows, 8 of their prompts held out: 2.5 passes over the 12 left, at 4 rows a step, is 8 steps."""
+    from engine.planning.epochs import epoch_steps, training_rows
+
+    run = _run(tiny_model_dir, tmp_path / "epochs", dataset={"source": "builtin:arithmetic-sft", "max_rows": 20},
+               training={"num_epochs": 2.5})
+    config = run.load_config()
+    assert training_rows(config, 20, 20) == 12 and epoch_steps(config, 20, 20) == 8  # ceil(2.5 × ceil(12 / 4))
+    status = run.read_status_file()
+    assert (status.step, status.total) == (8, 8)  # max_steps (2 in these runs) gave way to the epochs
+    assert max(e["step"] for e in read_events(run.events_path) if e["type"] == "metrics") == 8
+    logs = " ".join(e.get("message", "") for e in read_events(run.events_path) if e["type"] == "log")
+    assert "training.num_epochs = 2.5: 8 steps over 12 training rows, 4 a step" in logs
