@@ -12,8 +12,8 @@ import os
 from typing import Any
 
 from engine.contract.config import ConfigError, ModelConfig
-from engine.models.templates import (THINK_CLOSE, THINK_OPEN, ChatFormat, TemplateError, chat_format, merge_system,
-                                     split_thinking)
+from engine.models.templates import (THINK_CLOSE, THINK_OPEN, ChatFormat, TemplateError, chat_format, has_system_role,
+                                     merge_system, split_thinking)
 
 
 def apply_chat_format(tokenizer: Any, model_cfg: ModelConfig) -> ChatFormat:
@@ -47,9 +47,11 @@ def stop_on_end_of_turn(model: Any, tokenizer: Any) -> None:
         config.eos_token_id = config.eos_token_id[0]
 
 
-def fold_system_turns(rows: list[dict[str, Any]]) -> int:
-    """Fold each chat's system turn into its first user turn, for a template without a system role;
-    returns how many rows had one."""
+def fold_system_turns(rows: list[dict[str, Any]], tokenizer: Any) -> int:
+    """Fold each chat's system turn into its first user turn when the tokenizer's template has no system
+    role (Gemma); returns how many rows had one."""
+    if has_system_role(tokenizer.chat_template, tokenizer.bos_token or "", tokenizer.eos_token or ""):
+        return 0
     folded = 0
     for row in rows:
         for key in ("prompt", "messages"):

@@ -103,14 +103,15 @@ class StageRunner:
                 )
             prepared = data.prepare(cfg.dataset, spec.formats, chat=False, method=spec.title)
         from engine.data.holdout import eval_split
+        from engine.models.chat_setup import fold_system_turns, thinking_as_context
 
-        if chat:
-            self._shape_chats(prepared.rows, tokenizer)
+        folded = fold_system_turns(prepared.rows, tokenizer) if chat else 0
+        if folded:
+            w.log(f"the chat template has no system role: the system prompt of {folded} rows opens their first "
+                  "user turn instead")
         train_rows, eval_rows, eval_prompts = eval_split(cfg, spec.formats, spec.title, prepared.rows, chat,
                                                          spec.answers)
         if chat and spec.name == "sft" and not cfg.training.train_on_thinking:
-            from engine.models.chat_setup import thinking_as_context
-
             moved = thinking_as_context(train_rows, tokenizer) + thinking_as_context(eval_rows, tokenizer)
             w.log(f"training.train_on_thinking = false: the <think> part of {moved} answers is context, "
                   "not learnt" if moved else "training.train_on_thinking = false, but no answer has a <think> "
@@ -298,18 +299,6 @@ class StageRunner:
                       "resuming from the newest complete checkpoint", level="warning")
             newest = latest_checkpoint(self.stage.checkpoints_dir)
         return (checkpoint_step(newest), newest) if newest is not None else (0, None)
-
-    def _shape_chats(self, rows: list[dict[str, Any]], tokenizer: Any) -> None:
-        """Fold system prompts into the first user turn when the template has no system role (Gemma)."""
-        from engine.models.chat_setup import fold_system_turns
-        from engine.models.templates import has_system_role
-
-        if has_system_role(tokenizer.chat_template, tokenizer.bos_token or "", tokenizer.eos_token or ""):
-            return
-        folded = fold_system_turns(rows)
-        if folded:
-            self.worker.log(f"the chat template has no system role: the system prompt of {folded} rows opens their "
-                            "first user turn instead")
 
     def _warn_if_too_big(self, model_dir: Path) -> None:
         """Warn before loading when the pre-flight estimate exceeds the GPU's free memory (CUDA only)."""
