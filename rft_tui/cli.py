@@ -1,4 +1,4 @@
-"""The ``rft`` command line: train, list, stop, resume and export runs headless.
+"""The ``rft`` command line: train, list, stop, resume and export runs headless; list the models to train.
 
 ``rft train PRESET`` starts the very same detached worker the dashboard
 starts and prints progress from the same events. Nothing here imports torch.
@@ -20,14 +20,16 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.contract.config import ConfigError
-from engine.contract.launch import launch_worker
+from engine.contract.launch import start_run
 from engine.contract.presets import load_config
 from engine.contract.run_summary import summarize
-from engine.contract.runs import RunDir, create_run, default_runs_dir, find_run, list_runs
+from engine.contract.runs import RunDir, default_runs_dir, find_run, list_runs
 from engine.contract.user_traceback import keep_full, user_report
 from rft_tui.eval_command import add_parser as add_eval_parser
 from rft_tui.eval_command import cmd_eval
 from rft_tui.follow import follow
+from rft_tui.models_command import add_parser as add_models_parser
+from rft_tui.models_command import cmd_models
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -77,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--runs-dir", help="folder holding run directories")
 
     add_eval_parser(sub)
+    add_models_parser(sub)
 
     resume = sub.add_parser("resume", help="continue a stopped, failed or crashed run from its last checkpoint")
     resume.add_argument("run", help="run name or path")
@@ -108,8 +111,7 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     for warning in report.warnings:
         console.print(f"⚠ {warning.message}", style="yellow", highlight=False, markup=False)
-    run = create_run(config, args.runs_dir or os.environ.get("RFT_RUNS_DIR") or config.output.runs_dir)
-    launch_worker(run)
+    run, _ = start_run(config, args.runs_dir or os.environ.get("RFT_RUNS_DIR") or config.output.runs_dir)
     console.print(f"run [bold]{run.name}[/bold] started in {run.path}", highlight=False)
     return _follow_to_end(run, console, args.detach)
 
@@ -317,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args.command, args.run, args.runs_dir = "app", None, None
     handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop, "app": cmd_app,
-               "rewards": cmd_rewards, "export": cmd_export, "resume": cmd_resume, "eval": cmd_eval}[args.command]
+               "rewards": cmd_rewards, "export": cmd_export, "resume": cmd_resume, "eval": cmd_eval,
+               "models": cmd_models}[args.command]
     try:
         return handler(args, console)
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ import time
 from engine.contract.config import RunConfig
 from engine.contract.atomic_files import atomic_write_text
 from engine.contract.privacy import no_telemetry
+from engine.contract.recent_models import record_model_folder
 from engine.contract.runs import FINAL_STATES, RunDir, create_run
 
 
@@ -69,8 +70,10 @@ def launch_worker(run: RunDir, python: str | None = None, resume: bool = False) 
 
 
 def start_run(config: RunConfig, runs_dir: str | None = None) -> tuple[RunDir, subprocess.Popen]:
-    """Create a run directory for ``config`` and launch its worker."""
+    """Create a run directory for ``config`` and launch its worker; a local model folder is remembered for
+    the model picker (both the dashboard and ``rft train`` start runs here)."""
     run = create_run(config, runs_dir)
+    record_model_folder(config.model.name)
     return run, launch_worker(run)
 
 
