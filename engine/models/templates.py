@@ -16,7 +16,10 @@ screen and the pre-flight check use it before a model loads.
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -184,22 +187,50 @@ def has_thinking_switch(template: str | None) -> bool:
 
 def render(template: str, messages: list[dict[str, Any]], generation_prompt: bool, bos: str = "",
            eos: str = "", **kwargs: Any) -> str:
-    """Render with jinja2's sandbox, as transformers does (``raise_exception`` raises ``TemplateError``)."""
+    """Render with jinja2's sandbox as transformers does (its ``tojson``, ``strftime_now``, ``{% generation %}``
+    and loop controls), so a model's own template reads the same here; ``raise_exception`` raises
+    ``TemplateError``."""
     from jinja2.exceptions import TemplateError as JinjaError
+
+    try:
+        compiled = _environment().from_string(template)
+        return compiled.render(messages=messages, add_generation_prompt=generation_prompt, bos_token=bos,
+                               eos_token=eos, **kwargs)
+    except TemplateError:
+        raise
+    except (JinjaError, TypeError, KeyError, AttributeError, IndexError, ValueError) as error:
+        raise TemplateError(f"{type(error).__name__}: {error}") from None
+
+
+@functools.cache
+def _environment() -> Any:
+    import jinja2
+    from jinja2.ext import Extension
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class GenerationBlock(Extension):
+        """``{% generation %}…{% endgeneration %}`` marks the assistant's part for masking; here it renders its body."""
+
+        tags = {"generation"}
+
+        def parse(self, parser: Any) -> Any:
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            return jinja2.nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
+
+        def _body(self, caller: Any) -> str:
+            return caller()
 
     def raise_exception(message: str) -> None:
         raise TemplateError(message)
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=[GenerationBlock, "jinja2.ext.loopcontrols"])
+    env.filters["tojson"] = lambda value, ensure_ascii=False, indent=None, separators=None, sort_keys=False: \
+        json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
     env.globals["raise_exception"] = raise_exception
-    try:
-        return env.from_string(template).render(messages=messages, add_generation_prompt=generation_prompt,
-                                                bos_token=bos, eos_token=eos, **kwargs)
-    except TemplateError:
-        raise
-    except (JinjaError, TypeError, KeyError, AttributeError, IndexError) as error:
-        raise TemplateError(f"{type(error).__name__}: {error}") from None
+    env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
+    return env
 
 
 def has_system_role(template: str, bos: str = "", eos: str = "") -> bool:

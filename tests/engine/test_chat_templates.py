@@ -163,3 +163,23 @@ def test_a_thinking_dataset_trains_on_the_qwen3_model_with_the_think_part_masked
 
 def _styled(text) -> list[tuple[str, str]]:
     return [(text.plain[span.start:span.end], str(span.style)) for span in text.spans]
+
+
+def test_a_template_using_what_transformers_offers_renders_the_same_here(family_dirs):
+    """Real templates use {% generation %} blocks, tojson, strftime_now and loop controls (Llama 3.1's
+    writes today's date): the Setup check must read them as the tokenizer does, not refuse them."""
+    from engine.models.lora import load_tokenizer
+
+    template = ("{%- set ns = namespace(n=0) %}{%- for m in messages %}{%- if m['role'] == 'assistant' %}"
+                "{% generation %}{{ '<|im_start|>assistant\\n' + m['content'] + '<|im_end|>\\n' }}{% endgeneration %}"
+                "{%- else %}{%- set ns.n = ns.n + 1 %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] | tojson "
+                "+ ' ' + strftime_now('%Y') + '<|im_end|>\\n' }}{%- endif %}{%- if loop.index > 9 %}{% break %}"
+                "{% endif %}{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}")
+    path = family_dirs["base"].parent / "own.jinja"
+    path.write_text(template)
+    chat = model_chat_format(family_dirs["base"], str(path))
+    assert chat.end_of_turn == "<|im_end|>" and chat.origin == f"the file {path}"
+    tokenizer = load_tokenizer(family_dirs["base"], ModelConfig(name=str(family_dirs["base"]),
+                                                                chat_template=str(path)))
+    messages = [{"role": "user", "content": "Zoë?"}, *ANSWER]
+    assert render(chat.template, messages, False) == tokenizer.apply_chat_template(messages, tokenize=False)
