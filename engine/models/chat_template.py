@@ -1,11 +1,12 @@
 """A model's chat template: rendering prompts and rows the way the model will see them.
 
 The template is Jinja text in the model folder (``chat_template.jinja`` or
-``tokenizer_config.json``); rendering it with jinja2 shows a person what the
+``tokenizer_config.json``), or the one ``model.chat_template`` names
+(``model_chat_format``); rendering it with jinja2 shows a person what the
 model will see, and which part of it is trained (the answer) and which is
-only context (the prompt), before any model loads. The UI uses this; the
-engine's processes use the tokenizer itself (``render_prompts``), which needs no
-torch either.
+only context (the prompt, and the ``<think>`` part when it is not trained),
+before any model loads. The UI uses this; the engine's processes use the
+tokenizer itself (``render_prompts``), which needs no torch either.
 """
 
 from __future__ import annotations
