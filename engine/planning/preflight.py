@@ -97,6 +97,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     pending: bool = False
     eval_plan: str | None = None  # what the run's last stage evaluates on, in words (the Setup verdict says it)
+    steps_plan: str | None = None  # how long the last stage trains, when given in epochs ('3 epochs = 90 steps')
 
     @property
     def problems(self) -> list[Finding]:
@@ -182,6 +183,13 @@ def check(config: RunConfig, readings: Mapping[str, DatasetReading] | None = Non
     for stage in stages:
         _check_stage(stage, readings, report, outside_rewards_ok, after_rm=stage.index > 1 and any(
             s.name == "rm" for s in stages[: stage.index - 1]))
+    last = stages[-1]
+    reading = readings.get(reading_key(last.config.dataset, get_method(last.name)))
+    if last.config.training.num_epochs is not None and reading is not None and not reading.error:
+        from engine.planning.epochs import epoch_steps
+
+        report.steps_plan = (f"{last.config.training.num_epochs:g} epochs = "
+                             f"{epoch_steps(last.config, reading.rows, reading.prompts)} steps")
     unique = {(f.path, f.message): f for f in report.findings}  # stages share rewards: say each thing once
     report.findings = list(unique.values())
     return report

@@ -25,7 +25,8 @@ def verdict_lines(config: RunConfig, report: Report) -> list[tuple[str, str]]:
     lines = [("✗", f"{f.path}: {f.message}") for f in report.problems]
     if not lines:
         start = f" · starts from {c.model.start_from}" if c.model.start_from else ""
-        steps = f"{c.training.max_steps} steps{start}" + (f" · {report.eval_plan}" if report.eval_plan else "")
+        steps = (report.steps_plan or f"{c.training.max_steps} steps") + start + \
+            (f" · {report.eval_plan}" if report.eval_plan else "")
         title = f"{METHODS[c.method_name].title} on {c.model.name} · {c.dataset.source} · {steps}"
         lines.append(("…", f"checking the dataset… {title}") if report.pending else
                      ("✓", f"ready · press t (or ctrl+t) to train · {title}"))

@@ -103,6 +103,25 @@ def test_t_pressed_while_checking_starts_the_run_once_the_check_passes(tiny_mode
     assert wait_final(run, timeout=300).state == "done"
 
 
+def test_epochs_in_setup_show_the_steps_they_make_in_the_verdict(tmp_path):
+    from engine.planning.epochs import epoch_steps
+    from engine.planning.preflight import read_datasets
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=tmp_path / "runs")
+        async with app.run_test(size=SIZE) as pilot:
+            await _until(pilot, lambda: "ready" in _verdict(app), timeout=30, what="the first verdict")
+            assert "· 30 steps ·" in _verdict(app)
+            await _set(app, "training.num_epochs", "2")
+            await _until(pilot, lambda: "2 epochs =" in _verdict(app), timeout=30, what="the verdict in epochs")
+            config = app.screen.config
+            (reading,) = read_datasets(config).values()
+            steps = epoch_steps(config, reading.rows, reading.prompts)
+            assert steps > 30 and f"2 epochs = {steps} steps" in _verdict(app)
+
+    asyncio.run(scenario())
+
+
 def test_only_problems_are_red_in_the_verdict():
     from rft_tui.widgets.verdict import verdict_text
 
