@@ -2,13 +2,13 @@
 
 The form is generated from the config schema, so every field's help is its
 description and every bound is checked as you type; the run starts only from
-a config that validates.
+a config that validates. ctrl+b fills a field with a path, ctrl+o fills model.name
+from the models on this machine (``field_pickers``).
 """
 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -35,7 +35,7 @@ from engine.planning.preflight import Report, check as preflight_check
 from rft_tui.preset_values import all_presets, preset_options, validated_base
 from rft_tui.screens.ask_name import AskName
 from rft_tui.screens.confirm import Confirm
-from rft_tui.screens.pick_path import PickPath
+from rft_tui.screens.field_pickers import FieldPickers
 from rft_tui.widgets.config_form import ConfigForm
 from rft_tui.widgets.dataset_check import DatasetCheck
 from rft_tui.widgets.key_footer import KeyFooter
@@ -49,7 +49,7 @@ FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training"
                  ("lora", LoraConfig), ("eval", EvalConfig))
 
 
-class SetupScreen(Screen):
+class SetupScreen(FieldPickers, Screen):
     """Preset and method on the left, the generated form on the right, the verdict below."""
 
     BINDINGS = [
@@ -59,6 +59,7 @@ class SetupScreen(Screen):
         Binding("ctrl+s", "save_preset", "save preset", priority=True),
         Binding("delete", "delete_preset", "delete preset"),
         Binding("ctrl+b", "browse", "browse for a path", priority=True),
+        Binding("ctrl+o", "pick_model", "pick a model", priority=True),
         Binding("r", "app.switch_mode('runs')", "runs"),
         Binding("w", "app.switch_mode('rewards')", "rewards"),
         Binding("d", "app.switch_mode('dashboard')", "dashboard"),
@@ -115,8 +116,9 @@ class SetupScreen(Screen):
 
     def on_screen_resume(self) -> None:
         # Coming back (from the dashboard, say), Textual gives the focus back to the field that had it, where
-        # the next letter would be typed into the field ('12q' for q): back on Setup, letters are keys.
-        if self._field_focused():
+        # the next letter would be typed into the field ('12q' for q): back on Setup, letters are keys. Back
+        # from a picker of the field's value, the focus stays on the field it filled.
+        if not self.back_from_picker() and self._field_focused():
             self.action_leave_field()
 
     def _field_focused(self) -> bool:
@@ -131,6 +133,8 @@ class SetupScreen(Screen):
             return self._field_focused()
         if action == "browse":
             return isinstance(self.focused, Input) and self._field_focused()
+        if action == "pick_model":
+            return self._model_name_focused()
         if action == "delete_preset":
             return self.focused is not None and self.focused.id == "preset-list"
         return True
@@ -334,16 +338,3 @@ class SetupScreen(Screen):
         options.add_options(preset_options(self.presets))
         if select in self.presets:
             options.highlighted = list(self.presets).index(select)
-
-    def action_browse(self) -> None:
-        """Fill the focused field (model name, dataset source, start_from, …) with a picked path."""
-        field = self.focused
-        if not isinstance(field, Input) or not (field.id or "").startswith("field-"):
-            self.notify("focus a field such as model name or dataset source first", severity="warning")
-            return
-
-        def fill(path: str | None) -> None:
-            if path:
-                field.value = path
-
-        self.app.push_screen(PickPath(Path.cwd(), f"Path for {field.id.removeprefix('field-')}"), fill)
