@@ -38,6 +38,14 @@ def private_presets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_recent_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Runs of the tiny models are not remembered in the developer's own list of model folders."""
+    path = tmp_path_factory.mktemp("recent-models") / "recent_models.json"
+    os.environ["RFT_RECENT_MODELS"] = str(path)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def no_worker_outlives_its_test(tmp_path: Path):
     """A test that fails half-way may leave a long run's worker training; it would slow every test

@@ -47,7 +47,8 @@ class ModelConfig(StrictModel):
     name: str = Field(
         DEFAULT_MODEL,
         description="'default' (SmolLM2-135M-Instruct, shipped with rft), a local "
-        "model folder, or a Hugging Face id such as 'Qwen/Qwen2.5-0.5B-Instruct'.",
+        "model folder, or a Hugging Face id such as 'Qwen/Qwen2.5-0.5B-Instruct'. In Setup, ctrl+o picks one "
+        "of the models on this machine, with whether it fits.",
     )
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit) of a Hugging Face id.")
     backend: Literal["auto", "unsloth", "transformers"] = Field(

@@ -10,6 +10,7 @@ records it again.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from engine.contract.atomic_files import atomic_write_json
@@ -19,7 +20,9 @@ KEPT = 20  # folders remembered; older ones drop off the end
 
 
 def recent_models_path() -> Path:
-    return cache_dir() / "recent_models.json"
+    """``$RFT_RECENT_MODELS`` (the test suite keeps its tiny models' folders out of the user's list), else
+    ``recent_models.json`` in rft's cache."""
+    return Path(os.environ.get("RFT_RECENT_MODELS") or cache_dir() / "recent_models.json")
 
 
 def is_local_folder_name(name: str) -> bool:

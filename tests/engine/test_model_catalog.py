@@ -26,6 +26,7 @@ def hf_home(tmp_path, monkeypatch, tiny_model_dir):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("RFT_CACHE_DIR", str(tmp_path / "rft-cache"))
+    monkeypatch.delenv("RFT_RECENT_MODELS")  # the list in this cache, not the suite's own
     fill_cache(tmp_path / "hf" / "hub", tiny_model_dir)
     return tmp_path / "hf"
 
@@ -161,6 +162,7 @@ def test_rft_models_lists_the_cache_with_badges(hf_home):
 def test_rft_models_with_an_empty_cache_still_offers_the_built_in_model(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "nothing"))
     monkeypatch.setenv("RFT_CACHE_DIR", str(tmp_path / "rft-cache"))
+    monkeypatch.delenv("RFT_RECENT_MODELS")  # the list in this cache, not the suite's own
     result = _rft("models", timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "default" in result.stdout and "LlamaForCausalLM" in result.stdout

@@ -75,3 +75,7 @@ def test_epochs_set_the_step_count_the_progress_bar_and_the_trainer_use(tiny_mod
     assert max(e["step"] for e in read_events(run.events_path) if e["type"] == "metrics") == 8
     logs = " ".join(e.get("message", "") for e in read_events(run.events_path) if e["type"] == "log")
     assert "training.num_epochs = 2.5: 8 steps over 12 training rows, 4 a step" in logs
+    # The launch remembered the model folder for the model picker (the suite's own list, see conftest).
+    from engine.contract.recent_models import recent_model_folders
+
+    assert tiny_model_dir.resolve() in recent_model_folders()

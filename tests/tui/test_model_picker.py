@@ -37,6 +37,7 @@ def _rows(table: DataTable) -> dict[str, list[str]]:
 def test_ctrl_o_on_model_name_picks_a_cached_model_and_the_verdict_follows(tmp_path, monkeypatch, tiny_model_dir):
     _use_cache(monkeypatch, tmp_path / "hf")
     monkeypatch.setenv("RFT_CACHE_DIR", str(tmp_path / "rft-cache"))
+    monkeypatch.delenv("RFT_RECENT_MODELS")  # the list in this cache, not the suite's own
     fill_cache(tmp_path / "hf" / "hub", tiny_model_dir)
 
     async def scenario() -> None:
@@ -116,6 +117,7 @@ def fixed_cache(tmp_path, monkeypatch):
     _use_cache(monkeypatch, tmp_path / "hf")
     monkeypatch.setenv("HF_HOME", "hf")  # shown as 'hf/hub'
     monkeypatch.setenv("RFT_CACHE_DIR", "rft-cache")
+    monkeypatch.delenv("RFT_RECENT_MODELS")  # the list in this cache, not the suite's own
     small = {**QWEN_05B_CONFIG, "architectures": ["LlamaForCausalLM"], "hidden_size": 2048, "num_hidden_layers": 16,
              "intermediate_size": 8192, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256}
     big = {**small, "hidden_size": 8192, "num_hidden_layers": 80, "intermediate_size": 28672, "num_attention_heads": 64}
