@@ -90,6 +90,10 @@ CASES = [
     Case("eval", "run that does not exist", ["eval", "ghost"], EXIT_USAGE, r"no run 'ghost'"),
     Case("eval", "run without an adapter", ["eval", "failed"], EXIT_USAGE,
          r"failed has no adapter at 'final'\. Exportable: none yet"),
+    Case("models", "unknown key in --set", ["models", "--set", "lora.rank=8"], EXIT_USAGE,
+         r"lora\.rank: unknown key"),
+    Case("models", "preset that does not exist", ["models", "--preset", "{home}/nope.toml"], EXIT_USAGE,
+         r"no preset file '.*nope\.toml'"),
     Case("rewards", "function that raises", dry_run("--rewards", "mine.py:raises"), EXIT_FAILED,
          # the message, then the user's own frames: where in their file, and what it raised
          r"'mine\.py:raises' raised ValueError: no idea how to score.*\n  File \".*mine\.py\", line \d+, in _judge"
