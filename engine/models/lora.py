@@ -38,14 +38,19 @@ def load_with_adapter(model_cfg: ModelConfig, adapter: Path, dtype: Any, device:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
+    from engine.models.chat_setup import stop_on_end_of_turn
     from engine.models.default_model import prepare_default_model
     from engine.models.resolve import resolve_model
 
     source = resolve_model(model_cfg.name, model_cfg.revision)
     base_path = source.path or prepare_default_model(progress=progress)
-    from engine.models.chat_setup import stop_on_end_of_turn
-
-    tokenizer = load_tokenizer(adapter if (adapter / "tokenizer_config.json").is_file() else base_path, model_cfg)
+    if (adapter / "tokenizer_config.json").is_file():
+        # The adapter's tokenizer was saved with the run's template and thinking already set: it is read as it
+        # is, so a .jinja file moved since the run does not matter.
+        tokenizer = load_tokenizer(adapter, model_cfg.model_copy(update={"chat_template": "auto",
+                                                                         "enable_thinking": None}))
+    else:
+        tokenizer = load_tokenizer(base_path, model_cfg)
     base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
     stop_on_end_of_turn(base, tokenizer)
     model = PeftModel.from_pretrained(base, adapter).to(device).eval()

@@ -183,3 +183,25 @@ def test_a_template_using_what_transformers_offers_renders_the_same_here(family_
                                                                 chat_template=str(path)))
     messages = [{"role": "user", "content": "Zoë?"}, *ANSWER]
     assert render(chat.template, messages, False) == tokenizer.apply_chat_template(messages, tokenize=False)
+
+
+def test_a_run_on_a_jinja_file_answers_after_the_file_has_gone(family_dirs, tmp_path):
+    """The adapter keeps the template it trained with: the playground (and exports, and rft eval) read it
+    from there, not from the path in the run's config."""
+    from engine.contract.launch import start_run
+    from engine.generation.playground import Playground
+    from tests.conftest import tiny_config, wait_final
+
+    path = tmp_path / "mine.jinja"
+    path.write_text(NAMED_TEMPLATES["chatml"].jinja.replace("assistant\\n", "assistant (rft)\\n"))
+    config = tiny_config(family_dirs["base"], tmp_path / "runs",
+                         model={"name": str(family_dirs["base"]), "chat_template": str(path)},
+                         training={"max_steps": 2, "sample_every": 0}, eval={"size": 0})
+    run, _ = start_run(config)
+    assert wait_final(run, timeout=300).state == "done"
+    template = path.read_text()
+    path.unlink()
+    playground = Playground(run)
+    assert playground.tokenizer.chat_template == template and playground.tokenizer.eos_token == "<|im_end|>"
+    prompt, _ = playground._prompt({"prompt": "What is 2 plus 3?"})
+    assert playground.answer("tuned", prompt, {"max_new_tokens": 4})["tokens"] > 0
