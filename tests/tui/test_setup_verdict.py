@@ -86,7 +86,10 @@ def test_t_pressed_while_checking_starts_the_run_once_the_check_passes(tiny_mode
             await _set(app, "training.max_steps", "1")
             await _set(app, "training.sample_every", "0")
             await _until(pilot, lambda: "ready" in _verdict(app), timeout=30, what="the first verdict")
-            await app.workers.wait_for_complete()  # no check in flight
+            # Setup's first check starts 0.5 s after it mounts; on a fast machine the check of the edited
+            # fields can say "ready" before that. Past it, no check is in flight or still to come.
+            await pilot.pause(0.6)
+            await app.workers.wait_for_complete()
             # As when the data has just changed: nothing read yet.
             check = app.screen.query_one(DatasetCheck)
             check.readings.clear()
