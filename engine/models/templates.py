@@ -193,13 +193,18 @@ def render(template: str, messages: list[dict[str, Any]], generation_prompt: boo
     from jinja2.exceptions import TemplateError as JinjaError
 
     try:
-        compiled = _environment().from_string(template)
-        return compiled.render(messages=messages, add_generation_prompt=generation_prompt, bos_token=bos,
-                               eos_token=eos, **kwargs)
+        return _compiled(template).render(messages=messages, add_generation_prompt=generation_prompt,
+                                          bos_token=bos, eos_token=eos, **kwargs)
     except TemplateError:
         raise
     except (JinjaError, TypeError, KeyError, AttributeError, IndexError, ValueError) as error:
         raise TemplateError(f"{type(error).__name__}: {error}") from None
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(template: str) -> Any:
+    """A template compiled once: prompts are rendered again at every sampling and evaluation step."""
+    return _environment().from_string(template)
 
 
 @functools.cache

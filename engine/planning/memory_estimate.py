@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.contract.config import RunConfig
+from engine.contract.recent_models import is_local_folder_name
 from engine.models.hub_cache import snapshot_dir
 from engine.models.resolve import BUILTIN_CONFIG, DEFAULT_MODEL_TITLE, default_model_dir
 
@@ -188,7 +189,7 @@ def model_config_json(name: str, revision: str | None = None) -> dict[str, Any] 
     folder, or a Hugging Face id already in the local cache. None when it is not to be found."""
     if name in {"default", DEFAULT_MODEL_TITLE}:
         candidates = [default_model_dir() / "config.json"]
-    elif Path(name).expanduser().exists() or name.startswith((".", "/", "~")):
+    elif is_local_folder_name(name):
         candidates = [Path(name).expanduser() / "config.json"]
     else:
         snapshot = snapshot_dir(name, revision)
