@@ -218,10 +218,19 @@ def checkpoint_step(checkpoint: Path) -> int:
 
 def complete_checkpoints(folder: Path) -> list[Path]:
     """The complete ``checkpoint-N`` folders in ``folder``, oldest first. One a kill mid-save left half
-    written has no ``trainer_state.json`` yet (trainers write it last) and is passed over."""
+    written is passed over: trainers write ``trainer_state.json`` last, and not atomically, so it is either
+    missing or cut off part way."""
     complete = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
-                and (p / "trainer_state.json").is_file() and (p / "adapter_config.json").is_file()]
+                and (p / "adapter_config.json").is_file() and _whole_json(p / "trainer_state.json")]
     return sorted(complete, key=checkpoint_step)
+
+
+def _whole_json(path: Path) -> bool:
+    """True if ``path`` holds one whole JSON object (a trainer state is a few kilobytes)."""
+    try:
+        return isinstance(json.loads(path.read_text()), dict)
+    except (OSError, ValueError):
+        return False
 
 
 def latest_checkpoint(folder: Path) -> Path | None:

@@ -62,7 +62,8 @@ def test_runs_killed_at_random_points_read_back_resume_and_finish(tiny_model_dir
                 resume_run(run)
         for (run, process), seconds in zip(wave, plans):
             final = wait_final(run, timeout=300)
-            assert final.state == "done", (run.name, seconds, final, run.log_path.read_text()[-2000:])
+            errors = [e.get("traceback", e.get("message")) for e in read_events(run.events_path) if e["type"] == "error"]
+            assert final.state == "done", (run.name, seconds, final.error, errors[-1:], run.log_path.read_text()[-2000:])
             steps = {e["step"] for e in read_events(run.events_path) if e["type"] == "metrics"}
             assert steps == {1, 2, 3, 4, 5}, (run.name, steps)
             assert (run.adapter_dir / "adapter_model.safetensors").is_file()
