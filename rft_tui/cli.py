@@ -23,7 +23,7 @@ from engine.contract.config import ConfigError
 from engine.contract.launch import start_run
 from engine.contract.presets import load_config
 from engine.contract.run_summary import summarize
-from engine.contract.runs import RunDir, default_runs_dir, find_run, list_runs
+from engine.contract.runs import RunDir, default_runs_dir, find_run, is_whole_model, list_runs
 from engine.contract.user_traceback import keep_full, user_report
 from rft_tui.eval_command import add_parser as add_eval_parser
 from rft_tui.eval_command import cmd_eval
@@ -152,7 +152,8 @@ def _follow_to_end(run: RunDir, console: Console, detach: bool) -> int:
 
     state = follow(run, console, on_interrupt)
     if state.state in {"done", "stopped"}:
-        console.print(f"{state.state}: adapter in {run.adapter_dir}", highlight=False)
+        what = "fine-tuned model" if is_whole_model(run.adapter_dir) else "adapter"
+        console.print(f"{state.state}: {what} in {run.adapter_dir}", highlight=False)
         console.print(f"run directory: {run.path}", highlight=False)
         return EXIT_OK
     if state.state in {"failed", "crashed"}:

@@ -22,7 +22,7 @@ from engine.contract.errors import ExplainedError
 from engine.contract.eval_config import EvalConfig, eval_metrics
 from engine.contract.schema_base import StrictModel
 from engine.contract.template_setting import setting_problem
-from engine.contract.training_config import LoraConfig, TrainingConfig
+from engine.contract.training_config import FULL_FINE_TUNING_METHODS, LoraConfig, TrainingConfig
 from engine.methods import METHODS
 from engine.rewards import BUILTIN_REWARDS, make_reward
 
@@ -216,6 +216,28 @@ class RunConfig(StrictModel):
         if self.lora.use_dora and self.model.backend == "unsloth":
             found.append(("lora.use_dora", "Unsloth's fast kernels train plain LoRA, not DoRA; set model.backend = "
                           "'auto' (it picks transformers+peft for DoRA) or 'transformers', or lora.use_dora = false."))
+        if not self.lora.enabled:
+            found += self._full_fine_tuning_problems()
+        return found
+
+    def _full_fine_tuning_problems(self) -> list[tuple[str, str]]:
+        why = "lora.enabled = false trains every weight"
+        if self.method_name not in FULL_FINE_TUNING_METHODS:
+            return [("lora.enabled", f"{why}, which rft offers for SFT and ORPO; {METHODS[self.method_name].title} "
+                     "needs a frozen copy of the model beside the trained one (a reference or a second network), "
+                     "twice the memory. Train it with LoRA (lora.enabled = true), or use method.name = 'sft' or "
+                     "'orpo'.")]
+        found = []
+        if self.model.load_in_4bit:
+            found.append(("model.load_in_4bit", f"{why}; 4-bit weights cannot be trained in full (QLoRA trains an "
+                          "adapter on them). Set model.load_in_4bit = false, or lora.enabled = true."))
+        if self.model.backend == "unsloth":
+            found.append(("model.backend", f"{why} on transformers; set model.backend = 'auto' or 'transformers', "
+                          "or lora.enabled = true."))
+        if self.model.start_from:
+            found.append(("model.start_from", f"{why} of model.name; to go on from a fully fine-tuned run, set "
+                          "model.name to its adapter/ folder (which holds the whole model) and leave model.start_from "
+                          "empty."))
         return found
 
     def to_toml(self) -> str:

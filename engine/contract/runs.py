@@ -216,12 +216,23 @@ def checkpoint_step(checkpoint: Path) -> int:
     return int(checkpoint.name.split("-")[-1])
 
 
+def is_whole_model(folder: Path) -> bool:
+    """True if ``folder`` holds a whole model's weights (what full fine-tuning saves), not an adapter."""
+    return (not (folder / "adapter_config.json").is_file() and (folder / "config.json").is_file()
+            and any(folder.glob("model*.safetensors")))
+
+
+def holds_weights(folder: Path) -> bool:
+    """True if ``folder`` holds a trained result: an adapter, or a whole model (``lora.enabled = false``)."""
+    return (folder / "adapter_config.json").is_file() or is_whole_model(folder)
+
+
 def complete_checkpoints(folder: Path) -> list[Path]:
     """The complete ``checkpoint-N`` folders in ``folder``, oldest first. One a kill mid-save left half
     written is passed over: trainers write ``trainer_state.json`` last, and not atomically, so it is either
     missing or cut off part way."""
     complete = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
-                and (p / "adapter_config.json").is_file() and _whole_json(p / "trainer_state.json")]
+                and holds_weights(p) and _whole_json(p / "trainer_state.json")]
     return sorted(complete, key=checkpoint_step)
 
 

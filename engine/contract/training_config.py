@@ -9,9 +9,18 @@ from pydantic import Field
 from engine.contract.schema_base import StrictModel
 
 
-class LoraConfig(StrictModel):
-    """The LoRA adapter that is trained; the base weights stay frozen."""
+FULL_FINE_TUNING_METHODS = ("sft", "orpo")  # the ones that need no frozen copy of the weights beside them
 
+
+class LoraConfig(StrictModel):
+    """The LoRA adapter that is trained; the base weights stay frozen. ``enabled = false``: every weight
+    trains instead (full fine-tuning), and the result is a whole model."""
+
+    enabled: bool = Field(
+        True, description="false: full fine-tuning. Every weight trains, not an adapter: about 16 bytes a parameter "
+        "in float32 (weights, gradients, AdamW's two moments), so only small models fit; SFT and ORPO, on "
+        "transformers, without 4-bit. The result is a whole model (export 'merged' or 'gguf'). It wants a lower "
+        "learning rate than LoRA: 1e-5 to 5e-5.")
     r: int = Field(16, ge=1, le=1024, description="Adapter rank: capacity of the update.")
     alpha: int = Field(32, ge=1, le=4096, description="Scale of the update (often 2 × r).")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout on the adapter's input.")
@@ -24,6 +33,16 @@ class LoraConfig(StrictModel):
     use_rslora: bool = Field(
         False, description="Rank-stabilised LoRA: scale the update by alpha/sqrt(r) instead of alpha/r, so a high "
         "rank keeps learning rather than shrinking its update.")
+
+    @property
+    def result_name(self) -> str:
+        """What a run of this setup saves, in words."""
+        return "adapter" if self.enabled else "fine-tuned model"
+
+    @property
+    def unsloth_trains(self) -> bool:
+        """Whether Unsloth's kernels train this: plain LoRA does; DoRA and full fine-tuning go to transformers."""
+        return self.enabled and not self.use_dora
 
 
 class TrainingConfig(StrictModel):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.contract.errors import ExplainedError
-from engine.contract.runs import RunDir, complete_checkpoints
+from engine.contract.runs import RunDir, complete_checkpoints, holds_weights
 
 FORMATS = ("adapter", "merged", "gguf")
 GGUF_QUANTS = ("f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k")
@@ -26,15 +26,15 @@ class ExportError(ExplainedError, RuntimeError):
 
 
 def sources(run: RunDir) -> list[str]:
-    """What a run can export: ``final`` (its adapter) and each checkpoint, newest first."""
-    found = [FINAL] if (run.adapter_dir / "adapter_config.json").is_file() else []
+    """What a run can export: ``final`` (its adapter, or its whole model) and each checkpoint, newest first."""
+    found = [FINAL] if holds_weights(run.adapter_dir) else []
     return found + [p.name for p in reversed(complete_checkpoints(run.checkpoints_dir))]
 
 
 def source_dir(run: RunDir, source: str = FINAL) -> Path:
-    """The adapter folder behind ``source`` (``final`` or ``checkpoint-N``)."""
+    """The adapter (or whole model) folder behind ``source`` (``final`` or ``checkpoint-N``)."""
     path = run.adapter_dir if source == FINAL else run.checkpoints_dir / source
-    if not (path / "adapter_config.json").is_file():
+    if not holds_weights(path):
         available = ", ".join(sources(run)) or "none yet: the run has saved no adapter"
         raise ExportError(f"{run.name} has no adapter at {source!r}. Exportable: {available}.")
     return path

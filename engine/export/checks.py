@@ -1,6 +1,6 @@
-"""Read an export back the way its user would and compare it with the run's own adapter (torch).
+"""Read an export back the way its user would and compare it with the run's own result in memory (torch).
 
-Greedy answers to the run's probe prompts are the yardstick: the adapter
+Greedy answers to the run's probe prompts are the yardstick: the run's adapter
 reloaded by PEFT and the merged model reloaded by transformers must give the
 very same tokens as the adapter in memory; a GGUF is read by a GGUF reader
 (tensors, vocabulary, end-of-turn id, chat template) and its weights, loaded
@@ -77,19 +77,19 @@ def same_answers(name: str, got: list[list[int]], want: list[list[int]], tokeniz
         gap = margin(i, b[:at], b[at], a[at]) if margin and at < min(len(a), len(b)) else None
         if gap is None or gap > TIE_LOGITS:
             return Check(name, False, f"probe {i + 1}: answers differ from token {at}"
-                                      + (f" (the adapter preferred its token by {gap:.3f} logits)" if gap else "")
-                                      + f": {tokenizer.decode(a)!r} vs the adapter's {tokenizer.decode(b)!r}")
+                                      + (f" (the run's model preferred its token by {gap:.3f} logits)" if gap else "")
+                                      + f": {tokenizer.decode(a)!r} vs the run's {tokenizer.decode(b)!r}")
         ties.append(f"probe {i + 1} from token {at}, a tie within {gap:.4f} logits")
     stops = sum(_stopped(a, tokenizer.eos_token_id) for a in got)
     if ties:
-        return Check(name, True, f"{len(got)} probe answers identical to the adapter's up to near-ties the "
+        return Check(name, True, f"{len(got)} probe answers identical to the run's up to near-ties the "
                                  f"rounding tipped ({'; '.join(ties)}); {stops} stop at the end-of-turn token")
-    return Check(name, True, f"{len(got)} probe answers token for token identical to the adapter's "
+    return Check(name, True, f"{len(got)} probe answers token for token identical to the run's "
                              f"({sum(map(len, got))} tokens; {stops} stop at the end-of-turn token)")
 
 
 def sane_answers(name: str, got: list[list[int]], want: list[list[int]], tokenizer: Any) -> Check:
-    """Non-empty, and stopping at the end-of-turn token wherever the adapter's answer does."""
+    """Non-empty, and stopping at the end-of-turn token wherever the run's answer does."""
     eos = tokenizer.eos_token_id
     for i, (a, b) in enumerate(zip(got, want)):
         if not a:
@@ -98,7 +98,7 @@ def sane_answers(name: str, got: list[list[int]], want: list[list[int]], tokeniz
             return Check(name, False, f"probe {i + 1}: never reaches the end-of-turn token "
                                       f"{tokenizer.eos_token!r}: {tokenizer.decode(a)[:200]!r}")
     agree = [next((j for j, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b))) for a, b in zip(got, want)]
-    return Check(name, True, f"{len(got)} answers end like the adapter's; the first "
+    return Check(name, True, f"{len(got)} answers end like the run's; the first "
                              f"{min(agree)}–{max(agree)} tokens agree with it")
 
 

@@ -21,7 +21,7 @@ from engine.export import CONVERTER_QUANTS, FINAL, FORMATS, GGUF_QUANTS, ExportE
 from engine.export.checks import Check, choice_margin, greedy_answers, read_gguf, same_answers, sane_answers
 from engine.export.model_card import model_card
 from engine.export.staging import check_target, folder_size, install, staging_dir
-from engine.contract.runs import RunDir
+from engine.contract.runs import RunDir, is_whole_model
 
 CHECK_PROMPTS = 2
 CHECK_TOKENS = 48
@@ -70,6 +70,9 @@ class Exporter:
         started = time.monotonic()
         check_target(self.target, self.replace)
         adapter = source_dir(self.run, self.source)
+        if self.fmt == "adapter" and is_whole_model(adapter):
+            raise ExportError(f"{self.run.name} fine-tuned every weight (lora.enabled = false), so it has no adapter "
+                              "to export; export format 'merged' (the whole model, for transformers) or 'gguf'.")
         if self.fmt == "gguf":
             from engine.export.gguf_tools import preflight
 
@@ -108,17 +111,19 @@ class Exporter:
     def _reference(self, config: Any, spec: Any, adapter: Path) -> _Reference:
         import torch
 
-        from engine.models.lora import load_with_adapter
+        from engine.models.lora import load_trained
         from engine.data.probes import probe_rows
 
-        self.log(f"loading {config.model.name} with the adapter from {self.source}")
-        model, tokenizer, base_path, base_title = load_with_adapter(config.model, adapter, torch.float32, _device(),
-                                                                    progress=self.log)
+        whole = is_whole_model(adapter)
+        self.log(f"loading the fine-tuned model of {self.source}" if whole else
+                 f"loading {config.model.name} with the adapter from {self.source}")
+        model, tokenizer, base_path, base_title = load_trained(config.model, adapter, torch.float32, _device(),
+                                                               progress=self.log, with_base=False)
         probes = probe_rows(config, spec, bool(tokenizer.chat_template), CHECK_PROMPTS)
         prompts = [p["prompt"] for p in probes] or [[{"role": "user", "content": "What is 2 plus 3?"}]]
         if not tokenizer.chat_template:
             prompts = [p if isinstance(p, str) else p[-1]["content"] for p in prompts]
-        self.log(f"answering {len(prompts)} probe prompts with the adapter in memory")
+        self.log(f"answering {len(prompts)} probe prompts with the {'model' if whole else 'adapter'} in memory")
         max_tokens = min(config.training.sample_max_new_tokens, CHECK_TOKENS)
         answers = greedy_answers(model, tokenizer, prompts, max_tokens)
         return _Reference(model, tokenizer, base_path, base_title, prompts, answers, max_tokens)
@@ -153,9 +158,12 @@ class Exporter:
     def _write_merged(self, ref: _Reference, folder: Path) -> None:
         import torch
 
-        self.log(f"merging the adapter into the base ({MERGED_DTYPE})")
-        merged = ref.model.merge_and_unload()
-        ref.model = merged
+        if hasattr(ref.model, "merge_and_unload"):
+            self.log(f"merging the adapter into the base ({MERGED_DTYPE})")
+            ref.model = ref.model.merge_and_unload()
+        else:
+            self.log(f"writing the fine-tuned model ({MERGED_DTYPE})")  # full fine-tuning: nothing to merge
+        merged = ref.model
         merged.to(getattr(torch, MERGED_DTYPE)).save_pretrained(folder)
         merged.to(torch.float32)
         ref.tokenizer.save_pretrained(folder)

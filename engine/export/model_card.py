@@ -17,10 +17,12 @@ def model_card(run: RunDir, source: str, fmt: str, base_title: str, usage: str) 
     method = config.method.model_dump(exclude={"name"}, exclude_none=True)
     metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in sorted(summary.metrics.items())) or "| (none) | |"
     rewards = ", ".join(f"{r.name} × {r.weight:g}" for r in config.rewards) or "none"
+    trained = (f"LoRA | r {lora.r}, alpha {lora.alpha}, dropout {lora.dropout}, targets {lora.target_modules}"
+               if lora.enabled else "weights | every weight trained (full fine-tuning)")
     return f"""---
 base_model: {base_title}
 library_name: {"peft" if fmt == "adapter" else "transformers" if fmt == "merged" else "gguf"}
-tags: [rft, lora, {config.method_name}]
+tags: [rft, {"lora" if lora.enabled else "full-fine-tuning"}, {config.method_name}]
 ---
 
 # {run.name} ({fmt})
@@ -34,7 +36,7 @@ of {summary.total or "?"}, {summary.state}).
 | method | {config.method_name} {method} |
 | dataset | {config.dataset.source} (split {config.dataset.split}) |
 | reward functions | {rewards} |
-| LoRA | r {lora.r}, alpha {lora.alpha}, dropout {lora.dropout}, targets {lora.target_modules} |
+| {trained} |
 | training | {training.max_steps} steps, lr {training.learning_rate:g}, batch {training.batch_size} × accumulation {training.gradient_accumulation_steps}, seed {training.seed} |
 | max sequence length | {config.model.max_seq_length} |
 

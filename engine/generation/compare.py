@@ -74,7 +74,7 @@ def compare(run: RunDir, source: str, dataset: str | None, limit: int, max_new_t
     from engine.export import source_dir
     from engine.generation.rollout import generate_rollouts
     from engine.methods import get_method
-    from engine.models.lora import load_with_adapter
+    from engine.models.lora import load_trained
     from engine.rewards.configured import configured_rewards
 
     config = run.load_config()
@@ -88,7 +88,7 @@ def compare(run: RunDir, source: str, dataset: str | None, limit: int, max_new_t
                            "entry (e.g. name = \"correctness\") to its config.toml and compare again.")
     adapter = best_adapter(run) if source == "best" else source_dir(run, source)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model, tokenizer, _, title = load_with_adapter(config.model, adapter, torch.bfloat16 if device == "cuda"
+    model, tokenizer, _, title = load_trained(config.model, adapter, torch.bfloat16 if device == "cuda"
                                                    else torch.float32, device,
                                                    progress=lambda m: emit("progress", message=m, done=0, total=0))
     prompts, where = eval_prompts(run, bool(tokenizer.chat_template), dataset, limit)

@@ -44,7 +44,7 @@ class Playground:
         from engine.data.probes import probe_rows
         from engine.export import source_dir
         from engine.methods import get_method
-        from engine.models.lora import load_with_adapter
+        from engine.models.lora import load_trained
         from engine.rewards.configured import configured_rewards
 
         self.config = run.load_config()
@@ -54,7 +54,7 @@ class Playground:
                              "Open the playground on a run that trains a policy.")
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-        self.model, self.tokenizer, _, _ = load_with_adapter(
+        self.model, self.tokenizer, _, _ = load_trained(
             self.config.model, source_dir(run, source), dtype, self.device,
             progress=lambda message: emit("progress", message=message))
         self.chat = bool(self.tokenizer.chat_template)

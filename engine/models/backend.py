@@ -35,7 +35,7 @@ def choose_backend(requested: str = "auto", load_in_4bit: bool = False, dtype: s
                    peft_only: bool = False) -> Backend:
     """Pick unsloth or transformers+peft, the device and the dtype (imports torch).
 
-    ``peft_only``: the adapter is one Unsloth's kernels do not train (DoRA), so 'auto' picks transformers+peft;
+    ``peft_only``: what trains is one Unsloth's kernels do not (DoRA, every weight), so 'auto' picks transformers;
     an explicit 'unsloth' with it is refused when the config loads (``RunConfig.problems``)."""
     import torch
 

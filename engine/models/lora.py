@@ -1,4 +1,5 @@
-"""Load a base model with a trainable LoRA adapter on the chosen backend (worker only)."""
+"""Load a base model with a trainable LoRA adapter on the chosen backend, or, for full fine-tuning, with every
+weight trainable; and load a run's result to answer with (worker only)."""
 
 from __future__ import annotations
 
@@ -28,39 +29,53 @@ def load_tokenizer(path: Path, model_cfg: ModelConfig | None = None) -> Any:
     return tokenizer
 
 
-def load_with_adapter(model_cfg: ModelConfig, adapter: Path, dtype: Any, device: str,
-                      progress: Any = None) -> tuple[Any, Any, Path, str]:
-    """A run's base model with ``adapter`` on top, for answering (eval mode, no LoRA training set-up).
+def load_trained(model_cfg: ModelConfig, folder: Path, dtype: Any, device: str, progress: Any = None,
+                 with_base: bool = True) -> tuple[Any, Any, Path, str]:
+    """A run's trained result, for answering (eval mode): its base model with the adapter in ``folder`` on top,
+    or the whole model in ``folder`` (``lora.enabled = false``), then beside its base model (``BaseAndTuned``)
+    unless ``with_base`` is false. Either way ``disable_adapter()`` answers as the base model.
 
-    Returns ``(model, tokenizer, base_path, base_title)``; the tokenizer is the adapter's when it saved
-    one (it may carry a fixed end-of-turn token), else the base model's.
+    Returns ``(model, tokenizer, base_path, base_title)``; the tokenizer is the one saved with the result when
+    there is one (it may carry a fixed end-of-turn token), else the base model's.
     """
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
+    from engine.contract.runs import is_whole_model
     from engine.models.chat_setup import stop_on_end_of_turn
     from engine.models.default_model import prepare_default_model
     from engine.models.resolve import resolve_model
+    from engine.models.whole_model import BaseAndTuned
 
     source = resolve_model(model_cfg.name, model_cfg.revision)
+    whole = is_whole_model(folder)
     base_path = source.path or prepare_default_model(progress=progress)
-    if (adapter / "tokenizer_config.json").is_file():
-        # The adapter's tokenizer was saved with the run's template and thinking already set: it is read as it
+    if (folder / "tokenizer_config.json").is_file():
+        # The result's tokenizer was saved with the run's template and thinking already set: it is read as it
         # is, so a .jinja file moved since the run does not matter.
-        tokenizer = load_tokenizer(adapter, model_cfg.model_copy(update={"chat_template": "auto",
-                                                                         "enable_thinking": None}))
+        tokenizer = load_tokenizer(folder, model_cfg.model_copy(update={"chat_template": "auto",
+                                                                        "enable_thinking": None}))
     else:
         tokenizer = load_tokenizer(base_path, model_cfg)
-    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
-    stop_on_end_of_turn(base, tokenizer)
-    model = PeftModel.from_pretrained(base, adapter).to(device).eval()
+
+    def answering(path: Path) -> Any:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        stop_on_end_of_turn(model, tokenizer)
+        return model
+
+    if whole:
+        tuned = answering(folder).to(device).eval()
+        model = BaseAndTuned(tuned, answering(base_path).to(device).eval()) if with_base else tuned
+    else:
+        model = PeftModel.from_pretrained(answering(base_path), folder).to(device).eval()
     return model, tokenizer, Path(base_path), source.title
 
 
 def load_model(path: Path, backend: Backend, model_cfg: ModelConfig, lora: LoraConfig, seed: int,
                kind: str = "causal_lm", start_adapter: Path | None = None,
                gradient_checkpointing: bool = False) -> tuple[Any, Any]:
-    """Return ``(peft_model, tokenizer)`` ready for a trainer.
+    """Return ``(peft_model, tokenizer)`` ready for a trainer; with ``lora.enabled = false`` the model itself,
+    every weight trainable.
 
     ``kind`` is 'causal_lm' or 'sequence_classification' (a reward model: one
     score output, trained in full beside the adapter). ``start_adapter``
@@ -89,7 +104,9 @@ def _load_transformers(path: Path, backend: Backend, model_cfg: ModelConfig, lor
     # trainer seeds the generators: without this the same seed gave a different run every time.
     set_seed(seed)
 
-    kwargs: dict[str, Any] = {"dtype": getattr(torch, backend.dtype)}
+    # Full fine-tuning keeps float32 master weights (the trainer computes in 16 bits under autocast on a GPU):
+    # updates of a small learning rate vanish in bfloat16's 8-bit mantissa.
+    kwargs: dict[str, Any] = {"dtype": getattr(torch, backend.dtype if lora.enabled else "float32")}
     if backend.load_in_4bit:
         from transformers import BitsAndBytesConfig
 
@@ -115,6 +132,9 @@ def _load_transformers(path: Path, backend: Backend, model_cfg: ModelConfig, lor
         model.to(backend.device)
     if start_adapter is not None:
         return PeftModel.from_pretrained(model, start_adapter, is_trainable=True), tokenizer
+    if not lora.enabled:  # full fine-tuning: every weight trains (RunConfig.problems keeps it to SFT and ORPO)
+        model.requires_grad_(True)
+        return model, tokenizer
     config = PeftLoraConfig(
         # SEQ_CLS makes PEFT train the new score head in full beside the adapter.
         task_type="SEQ_CLS" if kind == "sequence_classification" else "CAUSAL_LM",

@@ -172,14 +172,15 @@ def _cache_listing(shown: int = 5) -> str:
     return f"In the cache: {', '.join(names[:shown])}{more} (`rft models` lists them all)."
 
 
-def predict_backend(requested: str = "auto", load_in_4bit: bool = False) -> str:
+def predict_backend(requested: str = "auto", load_in_4bit: bool = False, unsloth_trains: bool = True) -> str:
     """What the worker will most likely choose, guessed without importing torch (for the UI).
 
-    A visible NVIDIA driver stands for CUDA; the worker decides for certain.
+    A visible NVIDIA driver stands for CUDA; the worker decides for certain. ``unsloth_trains``: false for
+    what Unsloth's kernels do not train (DoRA, full fine-tuning), which goes to transformers.
     """
     cuda = Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
     unsloth = importlib.util.find_spec("unsloth") is not None
-    if requested == "transformers" or not (cuda and unsloth):
+    if requested == "transformers" or not (cuda and unsloth and unsloth_trains):
         name = "transformers+peft"
     else:
         name = "unsloth"

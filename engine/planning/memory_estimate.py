@@ -15,6 +15,9 @@ V = vocabulary, k = key/value width (h × kv heads / heads), r = LoRA rank:
   targeted linear layers (all seven of a Llama-style block for 'all-linear'),
   plus a value head for PPO, at 16 bytes each (float32 weight, gradient and
   AdamW's two moments);
+- **full fine-tuning** (``lora.enabled = false``): every parameter trains, so
+  the weights are float32 (4 bytes; the trainer computes in 16 bits under
+  autocast on a GPU) and gradients and AdamW's moments add 12 bytes each;
 - **activations**: tokens per micro-batch × L × 34·h bytes at 16-bit (Korthikanti
   et al. 2022, without the attention-score term: SDPA keeps no score matrix),
   doubled for float32; with gradient checkpointing only each layer's input
@@ -157,6 +160,7 @@ def estimate(config: RunConfig, shape: ModelShape, device: str = "cuda", dtype: 
     params = shape.parameters()
     weights = (params - embeddings) * 0.55 + embeddings * 2.0 if four_bit else params * act
     trainable = shape.lora_parameters(config.lora.r, config.lora.target_modules)
+    full = not config.lora.enabled
     if name in {"ppo", "rm_ppo", "rm"}:
         trainable += shape.hidden + 1  # PPO's value head, a reward model's score head
     sequences, scored, generated = _tokens(config)
@@ -171,7 +175,10 @@ def estimate(config: RunConfig, shape: ModelShape, device: str = "cuda", dtype: 
     if reference:
         logits += sequences * scored * shape.vocab * 4.0
     cache = generated * length * shape.layers * 2 * shape.kv_width * act
-    parts = {"weights": weights, "adapter+optimizer": trainable * OPTIMIZER_BYTES_PER_TRAINABLE}
+    if full:
+        parts = {"weights": params * 4.0, "gradients+optimizer": params * (OPTIMIZER_BYTES_PER_TRAINABLE - 4.0)}
+    else:
+        parts = {"weights": weights, "adapter+optimizer": trainable * OPTIMIZER_BYTES_PER_TRAINABLE}
     # Generation runs without gradients, before the update: the larger of the two phases counts.
     if cache > activations + logits:
         parts["generation"] = cache

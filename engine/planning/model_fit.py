@@ -112,3 +112,28 @@ def parameter_text(count: int | None) -> str:
     if count >= 10**6:
         return f"{count / 10**6:.0f}M"
     return f"{count / 10**3:.0f}K"
+
+
+def full_fine_tuning_problem(config: RunConfig, available: AvailableMemory | None = None) -> str | None:
+    """Why fine-tuning every weight (``lora.enabled = false``) will not fit, from the estimate against the
+    memory there is (``available_memory()`` by default); None when it fits, for LoRA, or when either is unknown.
+    LoRA runs that look too big only warn (they shrink their micro-batch on their own); full fine-tuning's
+    weights, gradients and optimiser alone can be more than the machine has, which no smaller batch fixes."""
+    if config.lora.enabled:
+        return None
+    from engine.planning.memory_estimate import model_config_json
+
+    data = model_config_json(config.model.name, config.model.revision)
+    shape = ModelShape.from_config(data) if data else None
+    available = available if available is not None else available_memory()
+    if shape is None or available is None:
+        return None
+    needed = estimate(config, shape, available.device)
+    if needed.total <= available.bytes:
+        return None
+    lora = config.model_copy(update={"lora": config.lora.model_copy(update={"enabled": True})})
+    with_lora = estimate(lora, shape, available.device).total
+    return (f"full fine-tuning of this {parameter_text(shape.parameters())}-parameter model needs "
+            f"{needed.describe()} at {config.model.max_seq_length}-token rows, and there is "
+            f"{available.describe()}. Train a LoRA adapter instead (lora.enabled = true, ~{with_lora / GIB:.1f} "
+            "GiB), pick a smaller model, or lower training.batch_size or model.max_seq_length.")

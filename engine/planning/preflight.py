@@ -16,7 +16,9 @@ of the run (``engine.planning.stages.stage_configs``) and finds:
   reward model, and a reward model folder that is not one;
 - a base model that cannot be found (a folder, the built-in model, a Hugging
   Face id in the cache while the hub is offline), and a ``model.start_from``
-  that is no run, adapter or preset.
+  that is no run, adapter or preset;
+- full fine-tuning (``lora.enabled = false``) whose memory estimate is more
+  than the GPU's free memory, or the RAM, there is.
 
 Reading a dataset is the one slow part: ``read_datasets`` does it and
 ``check`` takes its result, so the app can read in a thread, show "checking…"
@@ -37,6 +39,8 @@ from engine.models.resolve import local_model_dir, model_problem, predict_backen
 from engine.planning.stages import stage_configs
 from engine.rewards.needs import reward_needs
 from engine.rewards.user_files import RewardError, is_outside
+
+FULL_FINE_TUNING_MAX_LR = 1e-4  # above it a full fine-tune is warned (LoRA's usual rates are 1e-4 to 5e-4)
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.data import PreparedDataset
@@ -180,6 +184,16 @@ def check(config: RunConfig, readings: Mapping[str, DatasetReading] | None = Non
         report.findings.append(Finding("model.name", problem))
     else:
         report.findings += _chat_format_findings(config)
+        from engine.planning.model_fit import full_fine_tuning_problem
+
+        too_big = full_fine_tuning_problem(config)
+        if too_big:
+            report.findings.append(Finding("lora.enabled", too_big))
+        rate = config.training.learning_rate
+        if not config.lora.enabled and rate > FULL_FINE_TUNING_MAX_LR:
+            report.findings.append(Finding("training.learning_rate", f"training.learning_rate = {rate:g} is a LoRA "
+                                           "learning rate; fine-tuning every weight at it tends to wreck what the "
+                                           "model knew. 1e-5 to 5e-5 is usual.", fatal=False))
     for stage in stages:
         _check_stage(stage, readings, report, outside_rewards_ok, after_rm=stage.index > 1 and any(
             s.name == "rm" for s in stages[: stage.index - 1]))

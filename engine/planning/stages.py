@@ -19,7 +19,7 @@ from pathlib import Path
 
 from engine.contract.config import ConfigError, RunConfig
 from engine.contract.presets import load_config, resolve_preset_path
-from engine.contract.runs import RunDir
+from engine.contract.runs import RunDir, is_whole_model
 from engine.methods import ppo, rm
 
 
@@ -47,6 +47,11 @@ def _warm_start_config(config: RunConfig) -> RunConfig | None:
     start = config.model.start_from
     if not start or resolve_adapter(start) is not None:
         return None
+    whole = next((str(p) for p in (Path(start) / "adapter", Path(start)) if is_whole_model(p)), None)
+    if whole:
+        raise ConfigError([("model.start_from", f"{start!r} holds a whole fine-tuned model (lora.enabled = false), "
+                            f"not an adapter; to train on from it, set model.name = {whole!r} and leave "
+                            "model.start_from empty")])
     if Path(start).exists() and not Path(start).is_file():
         raise ConfigError([("model.start_from", f"{start!r} is a folder without an adapter "
                             "(adapter_config.json); give a finished run directory or its adapter/ folder")])

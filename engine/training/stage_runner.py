@@ -26,6 +26,7 @@ from engine.contract.runs import (
     RunDir,
     RunStatus,
     checkpoint_step,
+    holds_weights,
     latest_checkpoint,
 )
 from engine.data.probes import probe_rows
@@ -137,9 +138,9 @@ class StageRunner:
                       trainable=trainable, backend=self.backend.name, device=self.backend.device,
                       dtype=self.backend.dtype, load_in_4bit=self.backend.load_in_4bit,
                       start_from=str(start_adapter) if start_adapter else None)
-        started = f"; continuing the adapter in {start_adapter}" if start_adapter else ""
-        w.log(f"model {source.title} on {self.backend.describe()}; {trainable:,} of {total_params:,} parameters "
-              f"train{started}")
+        started = f"; continuing the adapter in {start_adapter}" if start_adapter else "" if cfg.lora.enabled else \
+            " (full fine-tuning)"
+        w.log(f"model {source.title} on {self.backend.describe()}; {trainable:,} of {total_params:,} parameters train{started}")
         reward_model = getattr(cfg.method, "reward_model", None)
         if reward_model:
             from engine.models.reward_model import load_reward_model
@@ -211,11 +212,11 @@ class StageRunner:
             # Outside the except block, so the failed step's tensors (held by its traceback) are freed first.
             step, checkpoint = self._save_after_oom(trainer)
             raise StageOutOfMemory(out_of_memory, trainer.state.global_step + 1, step, checkpoint)
-        w.set_state("saving", "saving the adapter")
+        w.set_state("saving", f"saving the {cfg.lora.result_name}")
         save_adapter(trainer.model, tokenizer, self.stage.adapter_dir)
         if hasattr(trainer, "save_extra"):
             trainer.save_extra(self.stage.adapter_dir)
-        w.log(f"adapter saved to {self.stage.adapter_dir}")
+        w.log(f"{cfg.lora.result_name} saved to {self.stage.adapter_dir}")
         if evaluator is not None and cfg.eval.keep_best:
             self._keep_best(evaluator)
         return "stopped" if bridge.stop_requested else "done"
@@ -259,7 +260,7 @@ class StageRunner:
     def _keep_best(self, evaluator: Any) -> None:
         """Make the stage's adapter the best evaluated step's (``eval.keep_best``), and say which it is."""
         w, best = self.worker, evaluator.best
-        if best is None or not (self.best_dir / "adapter_config.json").is_file():
+        if best is None or not holds_weights(self.best_dir):
             w.log("eval.keep_best: no evaluation gave a best step; the adapter is the last step's", level="warning")
             return
         swap_dir(self.best_dir, self.stage.adapter_dir)

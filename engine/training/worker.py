@@ -28,7 +28,7 @@ from typing import Any
 from engine.contract.errors import describe_error
 from engine.contract.privacy import no_telemetry
 from engine.contract.protocol import EventWriter
-from engine.contract.runs import RunDir, checkpoint_step, latest_checkpoint
+from engine.contract.runs import RunDir, checkpoint_step, holds_weights, latest_checkpoint
 from engine.training import oom_recovery
 from engine.training.oom_recovery import StageOutOfMemory
 from engine.training.stage_runner import StageRunner
@@ -87,7 +87,7 @@ class Worker:
         self._preflight(config, stages)
         # Unsloth must be imported before trl/transformers/peft: choose first.
         backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype,
-                             peft_only=config.lora.use_dora)
+                             peft_only=not config.lora.unsloth_trains)
         for stage in stages:
             checkpoint = latest_checkpoint(stage.checkpoints_dir) if resume else None
             if resume and _finished_before(stage, len(stages), checkpoint):
@@ -193,7 +193,7 @@ class Worker:
 def _finished_before(stage: Any, stage_count: int, checkpoint: Path | None) -> bool:
     """An earlier stage that saved its adapter after all its steps (one stopped early has a checkpoint
     short of its max_steps and is resumed, not skipped)."""
-    if stage.index == stage_count or not (stage.adapter_dir / "adapter_config.json").is_file():
+    if stage.index == stage_count or not holds_weights(stage.adapter_dir):
         return False
     return checkpoint is None or checkpoint_step(checkpoint) >= stage.config.training.max_steps
 

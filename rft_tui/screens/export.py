@@ -16,8 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select, Static
 
-from engine.export import FORMATS, GGUF_QUANTS, export_dir, sources
-from engine.contract.runs import RunDir
+from engine.export import FORMATS, GGUF_QUANTS, export_dir, source_dir, sources
+from engine.contract.runs import RunDir, is_whole_model
 from rft_tui.screens.confirm import Confirm
 from rft_tui.widgets.key_footer import KeyFooter
 
@@ -26,6 +26,8 @@ FORMAT_HELP = {
     "merged": "base + adapter merged, 16-bit (plain transformers)",
     "gguf": "GGUF for llama.cpp and Ollama, with a Modelfile",
 }
+# A run that fine-tuned every weight saved a whole model: there is no adapter, and nothing to merge.
+WHOLE_MODEL_HELP = {"merged": "the fine-tuned model, 16-bit (plain transformers)"}
 
 
 class ExportScreen(ModalScreen[None]):
@@ -42,10 +44,12 @@ class ExportScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         available = sources(self.run)
+        whole = bool(available) and is_whole_model(source_dir(self.run, available[0]))
+        formats = [(f"{f}: {(WHOLE_MODEL_HELP if whole else {}).get(f, FORMAT_HELP[f])}", f) for f in FORMATS
+                   if not (whole and f == "adapter")]
         with Vertical(id="export-box"):
             yield Label(Text.assemble(("Export ", "bold"), self.run.name))
-            yield Select([(f"{f}: {FORMAT_HELP[f]}", f) for f in FORMATS], value="adapter", allow_blank=False,
-                         id="export-format")
+            yield Select(formats, value=formats[0][1], allow_blank=False, id="export-format")
             with Horizontal(id="export-options"):
                 yield Select([(s, s) for s in available] or [("nothing to export yet", "")],
                              value=available[0] if available else "", allow_blank=False, id="export-source")

@@ -72,7 +72,8 @@ def run_check(config: RunConfig) -> CheckResult:
         elif (model_dir / "config.json").is_file():
             weights = sum(p.stat().st_size for p in model_dir.glob("*.safetensors")) / 2**20
             summary.append(f" · {weights:,.0f} MB of weights" if weights else "")
-        summary.append(f"\nwill train on {predict_backend(config.model.backend, config.model.load_in_4bit)}")
+        backend = predict_backend(config.model.backend, config.model.load_in_4bit, config.lora.unsloth_trains)
+        summary.append(f"\nwill train on {backend}" + ("" if config.lora.enabled else " · every weight trains"))
     except ModelError as error:
         summary.append(Text.assemble("\n", ("✗ model: ", "bold red"), str(error)))
     cached = cached_models()

@@ -194,6 +194,9 @@ def export_disk_full(world: World):
 
 
 SFT_ROW = {"prompt": "What is 2 plus 3?", "completion": "<answer>5</answer>"}
+LLAMA_70B_CONFIG = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 8192,
+                    "intermediate_size": 28672, "num_hidden_layers": 80, "num_attention_heads": 64,
+                    "num_key_value_heads": 8, "vocab_size": 128256, "tie_word_embeddings": False}
 BASE = '[model]\nname = "default"\n[dataset]\nsource = "builtin:arithmetic-sft"\n[method]\nname = "sft"\n'
 
 CASES = [
@@ -247,6 +250,14 @@ CASES = [
     Case("preset", "DoRA on the Unsloth backend",
          preset(BASE.replace('name = "default"', 'name = "default"\nbackend = "unsloth"') + "[lora]\nuse_dora = true\n"),
          r"lora\.use_dora: Unsloth's fast kernels train plain LoRA"),
+    Case("preset", "full fine-tuning of a method that keeps a reference copy",
+         preset(BASE.replace('"sft"', '"dpo"') + "[lora]\nenabled = false\n"),
+         r"lora\.enabled: lora\.enabled = false trains every weight, which rft offers for SFT and ORPO; DPO needs "
+         r"a frozen copy"),
+    Case("preset", "full fine-tuning of 4-bit weights", preset(BASE.replace('name = "default"', 'name = "default"\n'
+                                                                           'load_in_4bit = true')
+                                                               + "[lora]\nenabled = false\n"),
+         r"model\.load_in_4bit: lora\.enabled = false trains every weight; 4-bit weights cannot be trained in full"),
     # models
     Case("model", "missing folder", model(lambda w: str(w.user / "no-model")), r"does not exist\. Check model\.name"),
     Case("model", "folder without config.json",
@@ -280,6 +291,18 @@ CASES = [
          preflight("sft", lambda w: [f"model.name={w.tiny_model()}", "model.chat_template=llama3"]),
          r"model\.chat_template: the 'llama3' template writes the special tokens <\|start_header_id\|>.*does not "
          r"have"),
+    # A 70B model's config.json alone (the estimate needs no weights): more than any one machine here has.
+    Case("model", "full fine-tuning that will not fit, before any run",
+         preflight("sft", lambda w: [f"model.name={w.user / 'big'}", "lora.enabled=false",
+                                     "training.learning_rate=2e-5"], {"big/config.json": json.dumps(LLAMA_70B_CONFIG)}),
+         r"lora\.enabled: full fine-tuning of this 70\.6B-parameter model needs ~\d+\.\d GiB \(gradients\+optimizer "
+         r"\d+\.\d, weights \d+\.\d.*and there is \d+\.\d GiB (of RAM available \(no GPU seen\)|free on the GPU)\. "
+         r"Train a LoRA adapter instead \(lora\.enabled = true, ~\d+\.\d GiB\)"),
+    Case("model", "a fully fine-tuned run as model.start_from, before any run",
+         preflight("sft", lambda w: [f"model.start_from={w.user / 'full-run'}"],
+                   {"full-run/adapter/config.json": "{}", "full-run/adapter/model.safetensors": ""}),
+         r"model\.start_from: '.*full-run' holds a whole fine-tuned model \(lora\.enabled = false\), not an adapter; "
+         r"to train on from it, set model\.name = '.*full-run/adapter'"),
     Case("model", "missing folder, before any run", preflight("sft", lambda w: [f"model.name={w.user / 'gone'}"]),
          r"model\.name: Model folder .* does not exist"),
     # reward functions

@@ -73,7 +73,7 @@ def test_each_format_exports_reloads_and_passes_its_check(sft_run, args, files):
         # tip depends on the CPU's rounding: the check passes either way and says which ties it saw, so
         # on any CPU the answers are identical token for token or identical up to such ties.
         detail = final["checks"][0]["detail"]
-        assert "token for token identical" in detail or "identical to the adapter's up to near-ties" in detail
+        assert "token for token identical" in detail or "identical to the run's up to near-ties" in detail
 
 
 def test_a_second_export_to_the_same_place_asks_instead_of_overwriting(sft_run):

@@ -34,7 +34,7 @@ def test_a_difference_where_the_adapter_was_undecided_passes_and_says_so():
 def test_a_difference_the_adapter_was_sure_about_fails_with_both_answers():
     check = same_answers("merged reloads", [[1, 9]], [[1, 2]], Words(), lambda *a: 3.0)
     assert not check.ok and "differ from token 1" in check.detail and "by 3.000 logits" in check.detail
-    assert "'1 9' vs the adapter's '1 2'" in check.detail
+    assert "'1 9' vs the run's '1 2'" in check.detail
     assert not same_answers("adapter reloads", [[1, 9]], [[1, 2]], Words()).ok  # no margin: any difference fails
 
 

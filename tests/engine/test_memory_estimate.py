@@ -38,6 +38,26 @@ def test_what_moves_the_estimate():
     assert 6 * GIB < qlora.total < 16 * GIB
 
 
+def test_full_fine_tuning_counts_sixteen_bytes_a_parameter_and_is_refused_when_it_will_not_fit():
+    from engine.planning.model_fit import AvailableMemory, full_fine_tuning_problem
+
+    shape = ModelShape.from_config(BUILTIN_CONFIG)
+    lora = config_from_dict({"model": {"max_seq_length": 256}, "training": {"batch_size": 1}})
+    full = config_from_dict({"model": {"max_seq_length": 256}, "training": {"batch_size": 1},
+                             "lora": {"enabled": False}})
+    parts = estimate(full, shape, "cuda").parts
+    # float32 master weights, and their gradients and AdamW's two moments: 16 bytes a parameter, on any device.
+    assert parts["weights"] == 4 * shape.parameters()
+    assert parts["gradients+optimizer"] == 12 * shape.parameters() and "adapter+optimizer" not in parts
+    assert estimate(full, shape, "cuda").total > estimate(lora, shape, "cuda").total + 1.5 * GIB
+    # Against the memory there is: the default model fits 24 GiB of RAM, not 2 GiB of a GPU; LoRA is never refused.
+    assert full_fine_tuning_problem(full, AvailableMemory(24 * GIB, "cpu")) is None
+    refusal = full_fine_tuning_problem(full, AvailableMemory(2 * GIB, "cuda"))
+    assert refusal.startswith("full fine-tuning of this 135M-parameter model needs ~")
+    assert "2.0 GiB free on the GPU" in refusal and "lora.enabled = true" in refusal
+    assert full_fine_tuning_problem(lora, AvailableMemory(0.1 * GIB, "cuda")) is None
+
+
 def test_the_warning_comes_only_when_it_will_not_fit():
     config = config_from_dict({"model": {"max_seq_length": 2048}, "training": {"batch_size": 8}})
     shape = ModelShape.from_config(LLAMA_3_8B)

@@ -61,6 +61,14 @@ def test_the_shipped_presets_pass_as_they_are():
         assert report.findings == [] and not report.pending, (name, report.findings)
 
 
+def test_full_fine_tuning_at_a_lora_learning_rate_is_warned_not_refused():
+    report = check(load_config("sft", ["lora.enabled=false"]))  # the preset's 2e-4 suits an adapter
+    warning = _one(report, fatal=False)
+    assert not report.problems and warning.path == "training.learning_rate"
+    assert "is a LoRA learning rate" in warning.message and "1e-5 to 5e-5" in warning.message
+    assert check(load_config("sft", ["lora.enabled=false", "training.learning_rate=2e-5"])).findings == []
+
+
 def test_a_missing_model_folder_is_refused(tmp_path):
     problem = _one(check(load_config("sft", [f"model.name={tmp_path / 'no-model'}"])))
     assert problem.path == "model.name" and "does not exist" in problem.message
