@@ -113,3 +113,16 @@ def test_the_whole_model_exports_merged_and_as_gguf_but_has_no_adapter(full_run)
     merged = run.path / "exports" / "merged"
     assert "every weight trained (full fine-tuning)" in (merged / "README.md").read_text()
     assert json.loads((merged / "tokenizer_config.json").read_text())["eos_token"] == "<|im_end|>"
+
+
+def test_orpo_trains_every_weight_too(tiny_model_dir, tmp_path):
+    config = tiny_config(tiny_model_dir, tmp_path / "runs", lora={"enabled": False}, method={"name": "orpo"},
+                         dataset={"source": "builtin:arithmetic-preference"},
+                         training={"max_steps": 2, "batch_size": 2, "learning_rate": 2e-5, "sample_every": 0})
+    run, _ = start_run(config)
+    assert wait_final(run, timeout=300).state == "done", run.log_path.read_text()[-3000:]
+    events = read_events(run.events_path)
+    model = next(e for e in events if e["type"] == "model")
+    assert model["trainable"] == model["parameters"]
+    assert {"margin", "accuracy"} <= {k for e in events if e["type"] == "metrics" for k in e["values"]}
+    assert (run.adapter_dir / "model.safetensors").is_file() and not (run.adapter_dir / "adapter_config.json").exists()
