@@ -1,6 +1,10 @@
 """A bare TRL script: the peer that rft's worker is measured against.
 
-    python -m bench.bare_trl SETTINGS.json OUT.jsonl
+    python -m bench.bare_trl SETTINGS.json OUT.jsonl [--unsloth]
+
+``--unsloth`` is the bare Unsloth script instead: the model comes from
+``FastLanguageModel`` (imported first, as Unsloth wants) with its LoRA, and
+the same TRL trainer trains it (``bench.gpu_check``, on a GPU).
 
 Plain transformers + peft + trl, as a TRL user would write it, for SFT, DPO
 or GRPO with LoRA. SETTINGS.json holds the model folder, the data file and
@@ -68,6 +72,8 @@ class Settings:
     grpo_loss_type: str = "dapo"
     scale_rewards: str = "group"
     rewards: list[dict] = field(default_factory=list)  # [{"name": "format", "weight": 1.0, "params": {}}]
+    dtype: str = "float32"  # the weights' dtype; a GPU run uses bfloat16
+    bf16: bool = False  # TRL's mixed precision (on a GPU)
 
 
 def chat_rows(settings: Settings) -> list[dict]:
@@ -92,8 +98,10 @@ def chat_rows(settings: Settings) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    unsloth = "--unsloth" in argv
+    argv = [a for a in argv if a != "--unsloth"]
     if len(argv) != 2:
-        print("usage: python -m bench.bare_trl SETTINGS.json OUT.jsonl", file=sys.stderr)
+        print("usage: python -m bench.bare_trl SETTINGS.json OUT.jsonl [--unsloth]", file=sys.stderr)
         return 2
     settings = Settings(**json.loads(Path(argv[0]).read_text(encoding="utf-8")))
     out = open(argv[1], "a", encoding="utf-8")
@@ -103,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         out.flush()
 
     record(phase="started", at=STARTED)
+    if unsloth:
+        import unsloth  # noqa: F401  (before trl, transformers and peft, which it patches)
     import torch
     from datasets import Dataset
     from peft import LoraConfig, get_peft_model
@@ -116,13 +126,16 @@ def main(argv: list[str] | None = None) -> int:
 
     record(phase="imported")
     set_seed(settings.seed)
-    tokenizer = AutoTokenizer.from_pretrained(settings.model)
+    if unsloth:
+        model, tokenizer = unsloth_model(settings)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(settings.model)
+        model = AutoModelForCausalLM.from_pretrained(settings.model, dtype=getattr(torch, settings.dtype))
+        model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", r=settings.lora_r,
+                                                 lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
+                                                 target_modules=settings.lora_targets))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(settings.model, dtype=torch.float32)
-    model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", r=settings.lora_r, lora_alpha=settings.lora_alpha,
-                                             lora_dropout=settings.lora_dropout,
-                                             target_modules=settings.lora_targets))
     record(phase="model loaded")
     dataset = Dataset.from_list(chat_rows(settings))
     common = dict(output_dir=str(Path(argv[1]).with_suffix(".out")), max_steps=settings.steps,
@@ -130,12 +143,29 @@ def main(argv: list[str] | None = None) -> int:
                   lr_scheduler_type=settings.scheduler, warmup_steps=settings.warmup_steps,
                   weight_decay=settings.weight_decay, max_grad_norm=settings.max_grad_norm, seed=settings.seed,
                   data_seed=settings.seed, logging_steps=1, save_strategy="no", gradient_checkpointing=False,
-                  bf16=False, report_to="none", disable_tqdm=True)
+                  bf16=settings.bf16, report_to="none", disable_tqdm=True)
     trainer = build_trainer(settings, model, tokenizer, dataset, common, [StepLog()])
     record(phase="trainer built")
     trainer.train()
-    record(phase="trained")
+    peak = torch.cuda.max_memory_reserved() / 2**30 if torch.cuda.is_available() else None
+    record(phase="trained", memory_peak_reserved_gb=peak)
     return 0
+
+
+def unsloth_model(settings: Settings):
+    """The model and tokenizer as an Unsloth user loads them, with Unsloth's LoRA on every linear layer."""
+    import torch
+    from unsloth import FastLanguageModel
+
+    model, tokenizer = FastLanguageModel.from_pretrained(model_name=settings.model, max_seq_length=settings.max_length,
+                                                         dtype=getattr(torch, settings.dtype), load_in_4bit=False)
+    targets = settings.lora_targets
+    if targets == "all-linear":
+        targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    model = FastLanguageModel.get_peft_model(model, r=settings.lora_r, lora_alpha=settings.lora_alpha,
+                                             lora_dropout=settings.lora_dropout, target_modules=targets,
+                                             use_gradient_checkpointing=False, random_state=settings.seed)
+    return model, tokenizer
 
 
 def build_trainer(settings: Settings, model, tokenizer, dataset, common: dict, callbacks: list):

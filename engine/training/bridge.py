@@ -81,7 +81,8 @@ def gpu_memory() -> dict[str, float]:
     if not torch.cuda.is_available():
         return {}
     values = {"memory_gb": torch.cuda.max_memory_allocated() / 2**30,
-              "memory_reserved_gb": torch.cuda.memory_reserved() / 2**30}
+              "memory_reserved_gb": torch.cuda.memory_reserved() / 2**30,
+              "memory_peak_reserved_gb": torch.cuda.max_memory_reserved() / 2**30}
     try:
         values["gpu_util"] = float(torch.cuda.utilization())
     except Exception:  # needs NVML (pynvml); utilisation is optional
