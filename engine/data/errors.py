@@ -22,3 +22,11 @@ class PreparedDataset:
     columns: list[str]
     # The columns the format does not use: what reward functions receive besides prompts and completions.
     extra_columns: list[str] = field(default_factory=list)
+
+    @property
+    def conversational(self) -> bool:
+        """Whether the rows are chats (messages, or prompt/answer turns as lists of messages), which only a
+        model with a chat template can render."""
+        return self.format == "messages" or any(
+            isinstance(self.rows[0].get(key), list) for key in ("prompt", "completion", "chosen")
+        ) if self.rows else False

@@ -56,13 +56,14 @@ class DatasetReading:
     rows: int = 0
     reward_columns: tuple[str, ...] = ()
     prompts: int = 0  # distinct prompts: what eval.size holds out a share of
+    conversational: bool = False  # chats, which only a model with a chat template renders
 
     @classmethod
     def of(cls, prepared: "PreparedDataset") -> "DatasetReading":
         from engine.data.holdout import distinct_prompts
 
         return cls(format=prepared.format, rows=len(prepared.rows), reward_columns=tuple(prepared.extra_columns),
-                   prompts=distinct_prompts(prepared.rows))
+                   prompts=distinct_prompts(prepared.rows), conversational=prepared.conversational)
 
 
 Reader = Callable[[DatasetConfig, MethodSpec], DatasetReading]
@@ -183,7 +184,7 @@ def check(config: RunConfig, readings: Mapping[str, DatasetReading] | None = Non
     if problem:
         report.findings.append(Finding("model.name", problem))
     else:
-        report.findings += _chat_format_findings(config)
+        report.findings += _chat_format_findings(config) + _template_needed(config, stages, readings)
         from engine.planning.model_fit import full_fine_tuning_problem
 
         too_big = full_fine_tuning_problem(config)
@@ -226,6 +227,27 @@ def _chat_format_findings(config: RunConfig) -> list[Finding]:
     except TemplateError as error:
         return [Finding(error.key, str(error))]
     return []
+
+
+def _template_needed(config: RunConfig, stages: list[_Stage], readings: Mapping[str, DatasetReading]) -> list[Finding]:
+    """A chat dataset for a model whose files have no chat template, with none set (``model.chat_template``
+    'auto'). A run that starts from an adapter takes the adapter's tokenizer: the worker checks that one."""
+    model = config.model
+    if model.chat_template != "auto" or model.start_from:
+        return []
+    chats = [s for s in stages if getattr(readings.get(reading_key(s.config.dataset, get_method(s.name))),
+                                          "conversational", False)]
+    folder = local_model_dir(model.name, model.revision) if chats else None
+    if not folder:  # the built-in model (it has one), or a hub model still to download
+        return []
+    from engine.models.chat_template import chat_template
+
+    if chat_template(folder)[0]:
+        return []
+    return [Finding("model.chat_template", f"the model {folder.name} has no chat template, so the chat "
+                    f"('messages') dataset {chats[0].config.dataset.source!r} cannot be rendered; set "
+                    "model.chat_template (e.g. 'chatml', or the template of its family), use an instruct "
+                    "model, or a prompt/completion or text dataset.")]
 
 
 def _check_stage(stage: _Stage, readings: Mapping[str, DatasetReading], report: Report, outside_rewards_ok: bool,

@@ -92,11 +92,7 @@ class StageRunner:
         tokenizer = load_tokenizer(start_adapter or path, cfg.model)
         chat = bool(tokenizer.chat_template)
         if not chat:
-            # A chat dataset reaches here as messages, or split into prompt/answer turns (lists of messages).
-            conversational = prepared.format == "messages" or any(
-                isinstance(prepared.rows[0].get(key), list) for key in ("prompt", "completion", "chosen")
-            ) if prepared.rows else False
-            if conversational:
+            if prepared.conversational:
                 raise data.DatasetError(
                     f"The model {source.title} has no chat template, so a chat ('messages') dataset cannot be "
                     "rendered; give it one with model.chat_template (e.g. 'chatml', or the template of its "

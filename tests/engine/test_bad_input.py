@@ -112,6 +112,15 @@ def preflight(name: str, overrides: Callable[[World], list[str]], files: dict[st
     return setup
 
 
+def before_any_run(sections_of: Callable[[World], dict]):
+    """``preflight`` on the sft preset with the sections a worker case writes its files for."""
+    def setup(world: World):
+        sections = sections_of(world)
+        overrides = [f"{section}.{key}={value}" for section, values in sections.items() for key, value in values.items()]
+        return preflight("sft", lambda w: overrides)(world)
+    return setup
+
+
 def model(name_of: Callable[[World], str]):
     return lambda world: (lambda: resolve_model(name_of(world)))
 
@@ -267,6 +276,10 @@ CASES = [
          r"not in the local Hugging Face cache and the hub is offline"),
     Case("model", "LoRA finds no layer to adapt", lora_targets, r"LoRA cannot be applied"),
     Case("model", "chat dataset, no chat template", worker_error(no_chat_template), r"has no chat template"),
+    Case("model", "chat dataset, no chat template, before any run",
+         before_any_run(no_chat_template),
+         r"model\.chat_template: the model plain-model has no chat template, so the chat \('messages'\) dataset "
+         r"'.*chat\.jsonl' cannot be rendered; set model\.chat_template"),
     Case("model", "4-bit without a GPU", lambda w: (lambda: choose_backend("auto", load_in_4bit=True)),
          r"needs a CUDA GPU"),
     Case("model", "packing without Unsloth",
