@@ -79,6 +79,8 @@ def bare_unsloth(plan: Plan) -> dict:
 
 def sft_largest(plan: Plan) -> dict:
     """SFT on the largest model, on the fastest backend here: the MFU part reads it."""
+    if plan.smoke:
+        raise Skipped("the smoke run has one tiny model, trained by sft_transformers")
     numbers = _sft(plan, plan.best_backend(), role="largest", key="sft_largest")
     peak = next((name for name in BF16_PEAK if name in _device_name(plan)), None)
     if numbers["tokens_per_s"] and peak:
@@ -124,7 +126,7 @@ def out_of_memory(plan: Plan) -> dict:
 
     big = plan.batch * 4
     config = run_config(plan, "sft", "main", plan.best_backend(),
-                        {"training": {"batch_size": big, "max_steps": max(4, min(plan.steps, 6))}})
+                        {"training": {"batch_size": big, "max_steps": 3 if plan.smoke else max(4, min(plan.steps, 6))}})
     if plan.device == "cuda":
         import torch
 

@@ -1,5 +1,5 @@
 """Full fine-tuning (``lora.enabled = false``): every weight trains, through the real worker, and the whole
-model it saves resumes, answers beside its base in the playground, and exports (merged, GGUF; no adapter).
+model it saves resumes, answers beside its base in the playground, and exports merged (never as an adapter).
 
 The tiny random model has the built-in model's tokenizer (llama.cpp's GGUF converter knows it) and learns four
 chats until it answers them and stops on its own.
@@ -99,17 +99,18 @@ def _export(run: RunDir, *args: str) -> dict:
     return events[-1]
 
 
-def test_the_whole_model_exports_merged_and_as_gguf_but_has_no_adapter(full_run):
+def test_the_whole_model_exports_merged_but_has_no_adapter(full_run):
+    # The GGUF export converts the merged folder this writes, the same code as for a merged LoRA run
+    # (tests/engine/test_template_families.py); converting it again here would add 15 s and test nothing new.
     run, _ = full_run
     refused = _export(run, "--format", "adapter")
     assert refused["event"] == "error" and "fine-tuned every weight (lora.enabled = false), so it has no adapter" \
         in refused["message"] and "'merged'" in refused["message"]
     assert not (run.path / "exports" / "adapter").exists()
-    for args in (["--format", "merged"], ["--format", "gguf", "--quant", "f16"]):
-        done = _export(run, *args)
-        assert done["event"] == "done", done
-        checks = {c["name"]: c for c in done["checks"]}
-        assert checks and all(c["ok"] for c in checks.values()), checks
+    done = _export(run, "--format", "merged")
+    assert done["event"] == "done", done
+    checks = {c["name"]: c for c in done["checks"]}
+    assert checks["merged reloads"]["ok"] and "stop at the end-of-turn token" in checks["merged reloads"]["detail"]
     merged = run.path / "exports" / "merged"
     assert "every weight trained (full fine-tuning)" in (merged / "README.md").read_text()
     assert json.loads((merged / "tokenizer_config.json").read_text())["eos_token"] == "<|im_end|>"
