@@ -26,6 +26,11 @@ def _two_steps(name: str, runs_dir, start_from=None):
     # preset's own size took DPO and KTO from 45 s to 6 minutes.
     overrides = ["training.max_steps=2", "training.sample_every=0", "eval.size=8", "eval.prompts=4",
                  f'output.runs_dir="{runs_dir}"']
+    # Sampled answers of 24 tokens take every path 64 do (generation, rewards on cut-off answers, the loss);
+    # on this CPU generating is most of a GRPO or PPO step.
+    answer = {"grpo": "max_completion_length", "ppo": "max_new_tokens", "rm_ppo": "max_new_tokens"}.get(name)
+    if answer:
+        overrides.append(f"method.{answer}=24")
     config = load_config(name, overrides)
     if config.training.batch_size > 2:
         # Two rows a step take every code path the preset's batch does (padding, KTO's mismatched pairs,
