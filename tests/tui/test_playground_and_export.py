@@ -107,3 +107,26 @@ def test_export_from_the_runs_screen_checks_and_asks_before_replacing(finished_r
             assert app.screen is screen and not screen.running
 
     asyncio.run(scenario())
+
+
+def test_the_export_dialog_of_a_full_fine_tune_offers_the_whole_model_not_an_adapter(tmp_path):
+    from textual.widgets import Select
+
+    from tests.fixtures.fake_runs import full_fine_tuned_run
+
+    run = RunDir(full_fine_tuned_run(tmp_path / "runs"))
+
+    async def scenario() -> None:
+        app = RftApp(runs_dir=run.path.parent)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            app.push_screen(ExportScreen(run))
+            await _until(pilot, lambda: isinstance(app.screen, ExportScreen) and app.screen.query("#export-format"),
+                         what="the export dialog")
+            formats = app.screen.query_one("#export-format", Select)
+            assert formats.value == "merged"
+            assert [value for _, value in formats._options] == ["merged", "gguf"]
+            assert "the fine-tuned model" in str(formats._options[0][0])
+            assert str(run.path / "exports" / "merged") in _text(app, "#export-target")
+
+    asyncio.run(scenario())
