@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="export a run as adapter, merged model or GGUF, checked by reading it back")
     export.add_argument("run", help="run name or path")
-    export.add_argument("--format", choices=["adapter", "merged", "gguf"], default="adapter")
+    export.add_argument("--format", choices=["adapter", "merged", "gguf"], default=None,
+                        help="default: adapter, or merged for a run that fine-tuned every weight (it has no adapter)")
     export.add_argument("--checkpoint", default="final", metavar="N|final",
                         help="export this checkpoint (its step number) instead of the final adapter")
     export.add_argument("--quant", default="q8_0", choices=["f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k"],
@@ -267,10 +268,11 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     source = args.checkpoint if args.checkpoint == "final" or args.checkpoint.startswith("checkpoint-") \
         else f"checkpoint-{args.checkpoint}"
     try:
-        source_dir(run, source)  # nothing to export is refused here, before an export process starts
+        folder = source_dir(run, source)  # nothing to export is refused here, before an export process starts
     except ExportError as error:
         console.print(f"[red]{error}[/red]", highlight=False)
         return EXIT_USAGE
+    args.format = args.format or ("merged" if is_whole_model(folder) else "adapter")
     target = export_dir(run, args.format, source, args.quant)
     replace = args.force
     if target.exists() and not replace:

@@ -99,7 +99,7 @@ def _export(run: RunDir, *args: str) -> dict:
     return events[-1]
 
 
-def test_the_whole_model_exports_merged_but_has_no_adapter(full_run):
+def test_the_whole_model_exports_merged_but_has_no_adapter(full_run, capsys):
     # The GGUF export converts the merged folder this writes, the same code as for a merged LoRA run
     # (tests/engine/test_template_families.py); converting it again here would add 15 s and test nothing new.
     run, _ = full_run
@@ -113,6 +113,11 @@ def test_the_whole_model_exports_merged_but_has_no_adapter(full_run):
     assert checks["merged reloads"]["ok"] and "stop at the end-of-turn token" in checks["merged reloads"]["detail"]
     merged = run.path / "exports" / "merged"
     assert "every weight trained (full fine-tuning)" in (merged / "README.md").read_text()
+    # rft export without --format takes the whole model: its target is the merged export made above.
+    from rft_tui.cli import main
+
+    assert main(["export", str(run.path)]) == 2  # stdin is not a terminal here, so it cannot ask to replace
+    assert f"{merged} already exists" in capsys.readouterr().out
     assert json.loads((merged / "tokenizer_config.json").read_text())["eos_token"] == "<|im_end|>"
 
 
