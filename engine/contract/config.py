@@ -18,6 +18,7 @@ import tomli_w
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from engine.contract.atomic_files import atomic_write_text
+from engine.contract.distributed_config import DistributedConfig
 from engine.contract.errors import ExplainedError
 from engine.contract.eval_config import EvalConfig, eval_metrics
 from engine.contract.schema_base import StrictModel
@@ -172,7 +173,7 @@ MethodParams = _method_union()
 
 
 class RunConfig(StrictModel):
-    """The single description of a run: model, data, method, LoRA, training, output."""
+    """The single description of a run: model, data, method, LoRA, training, eval, processes, output."""
 
     description: str = Field("", description="What this setup is for, shown beside the preset.")
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -187,6 +188,7 @@ class RunConfig(StrictModel):
     rewards: list[RewardSpec] = Field(default_factory=list, description="Reward functions for GRPO and PPO, "
                                       "and the scores shown beside sampled answers.")
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    distributed: DistributedConfig = Field(default_factory=DistributedConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     @property
@@ -218,7 +220,7 @@ class RunConfig(StrictModel):
                           "'auto' (it picks transformers+peft for DoRA) or 'transformers', or lora.use_dora = false."))
         if not self.lora.enabled:
             found += self._full_fine_tuning_problems()
-        return found
+        return found + self.distributed.problems(self.method_name, METHODS[self.method_name].title)
 
     def _full_fine_tuning_problems(self) -> list[tuple[str, str]]:
         why = "lora.enabled = false trains every weight"
