@@ -76,6 +76,7 @@ class RunStatus:
     stage_index: int | None = None
     stage_count: int | None = None
     best: dict[str, Any] | None = None  # the best evaluation so far: {metric, value, step[, adapter]}
+    world_size: int | None = None  # processes that trained it (``[distributed]``); None: one, before it was recorded
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunStatus":
@@ -227,13 +228,30 @@ def holds_weights(folder: Path) -> bool:
     return (folder / "adapter_config.json").is_file() or is_whole_model(folder)
 
 
-def complete_checkpoints(folder: Path) -> list[Path]:
+def complete_checkpoints(folder: Path, world_size: int | None = None) -> list[Path]:
     """The complete ``checkpoint-N`` folders in ``folder``, oldest first. One a kill mid-save left half
     written is passed over: trainers write ``trainer_state.json`` last, and not atomically, so it is either
-    missing or cut off part way."""
-    complete = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
-                and holds_weights(p) and _whole_json(p / "trainer_state.json")]
+    missing or cut off part way. A checkpoint of several processes is complete only with every rank's
+    ``rng_state_{rank}.pth`` (each rank writes its own, in no set order); ``world_size`` None: as many
+    ranks as any checkpoint in ``folder`` has."""
+    candidates = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
+                  and holds_weights(p) and _whole_json(p / "trainer_state.json")]
+    ranks = {p: _ranks_saved(p) for p in candidates}
+    if world_size is None:
+        world_size = max((max(saved) + 1 for saved in ranks.values() if saved), default=1)
+    every_rank = set(range(world_size))
+    complete = [p for p in candidates if not ranks[p] or every_rank <= ranks[p]]
     return sorted(complete, key=checkpoint_step)
+
+
+def _ranks_saved(checkpoint: Path) -> set[int]:
+    """The ranks whose generator states ``checkpoint`` holds (none for a single process's checkpoint)."""
+    found = set()
+    for path in checkpoint.glob("rng_state_*.pth"):
+        rank = path.stem.rpartition("_")[2]
+        if rank.isdigit():
+            found.add(int(rank))
+    return found
 
 
 def _whole_json(path: Path) -> bool:
@@ -244,9 +262,9 @@ def _whole_json(path: Path) -> bool:
         return False
 
 
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest complete checkpoint in ``folder``, or None."""
-    found = complete_checkpoints(folder)
+def latest_checkpoint(folder: Path, world_size: int | None = None) -> Path | None:
+    """The newest complete checkpoint in ``folder`` (of a job of ``world_size`` processes), or None."""
+    found = complete_checkpoints(folder, world_size)
     return found[-1] if found else None
 
 
