@@ -15,7 +15,8 @@ Event types and their fields:
 
 ``status``     ``state`` (see ``STATES``), ``message`` (optional)
 ``model``      ``name``, ``path``, ``backend`` ('unsloth' | 'transformers+peft'),
-               ``device``, ``dtype``, ``load_in_4bit``, ``parameters``, ``trainable``
+               ``device``, ``dtype``, ``load_in_4bit``, ``parameters``, ``trainable``, ``world_size``
+               (processes training), ``strategy`` (``[distributed]``'s, when more than one)
 ``dataset``    ``source``, ``format``, ``rows`` (the training rows), ``truncated`` (rows longer than max
                length), ``eval_rows`` (rows evaluated on), ``eval_source`` (``eval.source``, or 'held out')
 ``metrics``    ``step``, ``total``, ``stage`` (multi-stage runs), ``values`` under canonical
@@ -45,6 +46,8 @@ Event types and their fields:
                ``{key, from, to}``, e.g. ``training.batch_size`` 4 → 2), ``saved`` (written to
                config.toml), ``message`` (all of it in words): the worker changed the setup to go
                on; a ``resume`` event follows
+``ranks``      ``world_size``, ``digests`` (a hash of each rank's trained weights), ``agree``: a
+               stage of several processes ended; rank 0 writes every event, for all ranks
 ``log``        ``level`` ('info' | 'warning'), ``message``
 ``error``      ``message`` (in words), ``traceback``
 ``summary``    ``values`` (final numbers: runtime, mean loss, …)
@@ -65,7 +68,7 @@ from typing import Any, Iterator
 SCHEMA_VERSION = 1
 
 EVENT_TYPES = ("status", "stage", "model", "dataset", "metrics", "sample", "checkpoint", "log", "error", "summary",
-               "resume", "adjusted", "eval", "eval_plan", "best")
+               "resume", "adjusted", "eval", "eval_plan", "best", "ranks")
 
 # Metric names as trainers log them → the canonical names every screen uses.
 CANONICAL_METRICS = {

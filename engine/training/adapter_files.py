@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.contract.atomic_files import swap_dir
+from engine.training.ranks import Ranks
 
 
 def save_adapter(model: Any, tokenizer: Any, target: Path) -> None:
-    """Write the adapter and tokenizer to a temporary folder, then rename it into place."""
+    """Write the adapter and tokenizer to a temporary folder, then rename it into place. In a job of several
+    processes only rank 0 writes: every rank holds the same weights, and one writer keeps the swap whole."""
+    if not Ranks.from_env().is_main:
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

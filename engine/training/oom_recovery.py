@@ -4,7 +4,10 @@ When training runs out of GPU memory, the stage runner saves a checkpoint and
 raises ``StageOutOfMemory``; the worker then asks ``shrink`` for a smaller
 setup, applies it to the stage, writes it to the run's ``config.toml`` (so a
 later ``rft resume`` keeps it) and resumes from that checkpoint through the
-ordinary resume path, in the same process.
+ordinary resume path, in the same process. In a job of several processes no
+rank can save once one ran out (the others wait for it): that rank leaves a
+note (``JobOutOfMemory``), the job ends, and ``engine.training.job`` shrinks
+the setup the same way and starts the job again from its newest checkpoint.
 
 What shrinks, in order (the first that can):
 
@@ -29,6 +32,7 @@ the person can change instead.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +51,35 @@ class StageOutOfMemory(RuntimeError):
     def __init__(self, message: str, at_step: int, step: int, checkpoint: Path | None):
         super().__init__(message)
         self.at_step, self.step, self.checkpoint = at_step, step, checkpoint
+
+
+OUT_OF_MEMORY_FILE = "out_of_memory.json"  # in the run directory: a rank of a job of several ran out
+
+
+class JobOutOfMemory(RuntimeError):
+    """A rank of a job of several processes ran out of memory in step ``at_step``. The other ranks wait for
+    it in a collective, so nothing can be saved: the job ends, and ``engine.training.job`` shrinks the setup
+    and starts it again from the newest complete checkpoint."""
+
+    def __init__(self, message: str, at_step: int, rank: int):
+        super().__init__(message)
+        self.at_step, self.rank = at_step, rank
+
+    def record(self, run: Any) -> None:
+        """Leave the job a note of what ran out, for the relaunch (any rank may write it)."""
+        note = {"error": str(self), "at_step": self.at_step, "rank": self.rank}
+        atomic_write_text(Path(run.path) / OUT_OF_MEMORY_FILE, json.dumps(note) + "\n")
+
+
+def take_job_out_of_memory(run_path: Path) -> dict[str, Any] | None:
+    """The note a rank left when it ran out of memory, removed as it is read; None when there is none."""
+    path = Path(run_path) / OUT_OF_MEMORY_FILE
+    try:
+        note = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    path.unlink(missing_ok=True)
+    return note if isinstance(note, dict) else None
 
 
 class CannotShrink(ExplainedError, RuntimeError):

@@ -95,8 +95,10 @@ class PairScorer(TrainerCallback):
 class RecordingRewards:
     """Reward functions for TRL's GRPO that also log each scored rollout as a sample."""
 
-    def __init__(self, ctx: TrainerContext, num_generations: int, current_step: Callable[[], int]):
+    def __init__(self, ctx: TrainerContext, num_generations: int, current_step: Callable[[], int],
+                 ranks: Any = None):
         self.ctx = ctx
+        self.ranks = ranks  # in a job of several processes each scores its own answers; rank 0 logs them all
         self.num_generations = num_generations
         self.current_step = current_step
         self._pending: dict[str, list[float | None]] = {}
@@ -124,10 +126,11 @@ class RecordingRewards:
         for (name, values), weight in zip(by_function.items(), self.ctx.reward_weights):
             total = [t + weight * (v or 0.0) for t, v in zip(total, values)]
         advantages = group_advantages(total, self.num_generations)
-        rows = [{"prompt": p} for p in prompts]
-        texts = [completion_text(c) for c in completions]
-        self.ctx.emit_samples(self.current_step(), rows, texts, {"total": total, "by_function": by_function},
-                              advantages)
+        scored = ([{"prompt": p} for p in prompts], [completion_text(c) for c in completions],
+                  {"total": total, "by_function": by_function}, advantages)
+        # TRL calls the reward functions on every rank at the same point, so this gather meets on all of them.
+        for rows, texts, scores, group_scores in self.ranks.gather(scored) if self.ranks else [scored]:
+            self.ctx.emit_samples(self.current_step(), rows, texts, scores, group_scores)
 
 
 def group_advantages(scores: list[float], group: int) -> list[float]:

@@ -20,22 +20,16 @@ from engine.contract.atomic_files import swap_dir
 from engine.contract.config import ConfigError, RunConfig
 from engine.contract.errors import first_line, is_out_of_memory
 from engine.contract.protocol import EventWriter
-from engine.contract.runs import (
-    TRAINING_STATE_FILES,
-    CommandReader,
-    RunDir,
-    RunStatus,
-    checkpoint_step,
-    holds_weights,
-    latest_checkpoint,
-)
+from engine.contract.runs import (TRAINING_STATE_FILES, CommandReader, RunDir, RunStatus, checkpoint_step,
+                                  holds_weights, latest_checkpoint)
 from engine.data.probes import probe_rows
 from engine.methods import MethodSpec, get_method
 from engine.models.backend import Backend
 from engine.planning.stages import Stage, resolve_adapter
 from engine.training.adapter_files import save_adapter
 from engine.training.oom_inject import oom_injector
-from engine.training.oom_recovery import StageOutOfMemory
+from engine.training.oom_recovery import JobOutOfMemory, StageOutOfMemory
+from engine.training.ranks import Ranks, load_state_on_cpu_ranks, report_agreement, unprepare_after_evaluation
 
 
 class StageHost(Protocol):
@@ -45,6 +39,7 @@ class StageHost(Protocol):
     events: EventWriter
     status: RunStatus
     commands: CommandReader
+    ranks: Ranks  # this process's place in a job of several (one process: rank 0 of 1)
     prepared: dict[str, Any]  # datasets the pre-flight check already read, by reading key
 
     def set_state(self, state: str, message: str | None = None) -> None: ...
@@ -133,7 +128,8 @@ class StageRunner:
         w.events.emit("model", name=cfg.model.name, title=source.title, path=str(path), parameters=total_params,
                       trainable=trainable, backend=self.backend.name, device=self.backend.device,
                       dtype=self.backend.dtype, load_in_4bit=self.backend.load_in_4bit,
-                      start_from=str(start_adapter) if start_adapter else None)
+                      start_from=str(start_adapter) if start_adapter else None, world_size=w.ranks.world_size,
+                      strategy=cfg.distributed.strategy if w.ranks.several else None)
         started = f"; continuing the adapter in {start_adapter}" if start_adapter else "" if cfg.lora.enabled else \
             " (full fine-tuning)"
         w.log(f"model {source.title} on {self.backend.describe()}; {trainable:,} of {total_params:,} parameters train{started}")
@@ -178,7 +174,7 @@ class StageRunner:
             pairs = [row for row in prepared.rows[: cfg.training.sample_prompts]]
             ctx.callbacks.append(PairScorer(ctx, pairs, cfg.training.sample_every))
         if spec.name == "grpo":
-            recorder = RecordingRewards(ctx, cfg.method.num_generations, lambda: bridge.status.step + 1)
+            recorder = RecordingRewards(ctx, cfg.method.num_generations, lambda: bridge.status.step + 1, w.ranks)
             ctx.reward_funcs = recorder.wrapped()
         injector = oom_injector()  # a test hook; None unless RFT_INJECT_OOM_AT_STEP is set
         if injector is not None:
@@ -192,10 +188,14 @@ class StageRunner:
             if self.resume_from is None:
                 w.set_state("loading", "evaluating the base model on the eval rows")
                 evaluator.evaluate(0, trainer.model)
+                if w.ranks.several:
+                    unprepare_after_evaluation(trainer)
         w.set_state("training", f"stage {self.stage.index}: {spec.title}" if w.status.stage_count else None)
         out_of_memory = None
         try:
             if self.resume_from is not None:
+                if w.ranks.several and self.backend.device == "cpu":
+                    load_state_on_cpu_ranks(trainer)
                 # The trainer restores weights, optimiser, schedule, generators and data position.
                 trainer.train(resume_from_checkpoint=str(self.resume_from))
             else:
@@ -204,16 +204,19 @@ class StageRunner:
             if not is_out_of_memory(error):
                 raise
             out_of_memory = first_line(error)
+        if out_of_memory is not None and w.ranks.several:
+            raise JobOutOfMemory(out_of_memory, trainer.state.global_step + 1, w.ranks.rank)
         if out_of_memory is not None:
             # Outside the except block, so the failed step's tensors (held by its traceback) are freed first.
             step, checkpoint = self._save_after_oom(trainer)
             raise StageOutOfMemory(out_of_memory, trainer.state.global_step + 1, step, checkpoint)
+        report_agreement(w.ranks, trainer.model, w.events)
         w.set_state("saving", f"saving the {cfg.lora.result_name}")
         save_adapter(trainer.model, tokenizer, self.stage.adapter_dir)
         if hasattr(trainer, "save_extra"):
             trainer.save_extra(self.stage.adapter_dir)
         w.log(f"{cfg.lora.result_name} saved to {self.stage.adapter_dir}")
-        if evaluator is not None and cfg.eval.keep_best:
+        if evaluator is not None and cfg.eval.keep_best and w.ranks.is_main:  # rank 0 alone wrote the best
             self._keep_best(evaluator)
         return "stopped" if bridge.stop_requested else "done"
 
@@ -274,7 +277,6 @@ class StageRunner:
         trained in this attempt, falls back to the newest complete checkpoint; none: the stage starts again.
         """
         import gc
-
         import torch
 
         w, step = self.worker, trainer.state.global_step
@@ -302,7 +304,6 @@ class StageRunner:
         if self.backend.device != "cuda":
             return
         import json
-
         from engine.models.backend import cuda_free_bytes
         from engine.planning.memory_estimate import ModelShape, preflight_warning
 
@@ -330,6 +331,8 @@ class StageRunner:
         from engine.models.resolve import resolve_model
 
         w, target = self.worker, self.stage.adapter_dir
+        if not w.ranks.is_main:  # rank 0 writes the adapter; the other ranks are done
+            return
         w.set_state("saving", f"saving the adapter of {checkpoint.name}")
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

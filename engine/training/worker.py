@@ -25,25 +25,30 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from engine.contract.config import ConfigError
 from engine.contract.errors import describe_error
 from engine.contract.privacy import no_telemetry
 from engine.contract.protocol import EventWriter
 from engine.contract.runs import RunDir, checkpoint_step, holds_weights, latest_checkpoint
 from engine.training import oom_recovery
-from engine.training.oom_recovery import StageOutOfMemory
+from engine.training.oom_recovery import JobOutOfMemory, StageOutOfMemory
+from engine.training.ranks import Ranks, SharedCommands, SilentEvents, follower_run
 from engine.training.stage_runner import StageRunner
 
-EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
+JOB_LOCK_ENV = "RFT_JOB_HOLDS_LOCK"  # set by engine.training.job for the ranks it starts
+EXIT_OK, EXIT_FAILED, EXIT_BUSY, EXIT_OUT_OF_MEMORY = 0, 1, 3, 4
 
 
 class Worker:
     """Runs one run directory from start to a final state."""
 
-    def __init__(self, run: RunDir):
-        self.run = run
-        self.events = EventWriter(run.events_path)
+    def __init__(self, run: RunDir, ranks: Ranks | None = None):
+        self.ranks = ranks or Ranks()
+        # Rank 0 writes the run directory; the other ranks of a job train alongside it and write nothing.
+        self.run = run if self.ranks.is_main else follower_run(run)
+        self.events = EventWriter(run.events_path) if self.ranks.is_main else SilentEvents()
         self.status = run.read_status_file()
-        self.commands = run.command_reader()
+        self.commands = SharedCommands(run.command_reader(), self.ranks)
         self.prepared: dict[str, Any] = {}  # datasets the pre-flight check read, by reading key, for the stages
 
     def set_state(self, state: str, message: str | None = None) -> None:
@@ -60,12 +65,21 @@ class Worker:
 
     def run_to_end(self, resume: bool = False) -> int:
         self.status.pid = os.getpid()
+        trained_by = self.status.world_size or 1
+        self.status.world_size = self.ranks.world_size
         if resume:
             self.status.error, self.status.finished_at, self.status.message = None, None, None
         if not resume or self.status.started_at is None:
             self.status.started_at = time.time()
         try:
+            if resume and trained_by != self.ranks.world_size:
+                raise ConfigError([("distributed.num_processes", _world_size_change(trained_by, self.ranks.world_size))])
             state = self._train(resume)
+        except JobOutOfMemory as error:
+            # One rank of several ran out: the others wait in a collective, so no rank can save. The job ends
+            # here and engine.training.job shrinks the setup and starts it again from the last checkpoint.
+            error.record(self.run)
+            return EXIT_OUT_OF_MEMORY
         except Exception as error:  # every failure becomes an event, never a silent exit
             message = describe_error(error)
             # A reward function's own traceback (from its process) comes first: it is the one to read.
@@ -89,7 +103,7 @@ class Worker:
         backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype,
                              peft_only=not config.lora.unsloth_trains)
         for stage in stages:
-            checkpoint = latest_checkpoint(stage.checkpoints_dir) if resume else None
+            checkpoint = latest_checkpoint(stage.checkpoints_dir, self.ranks.world_size) if resume else None
             if resume and _finished_before(stage, len(stages), checkpoint):
                 self.log(f"stage {stage.index} ({stage.name}) finished before; its adapter is kept")
                 continue
@@ -108,7 +122,7 @@ class Worker:
                          f"no checkpoint of stage {stage.index} was saved; it starts again from step 0")
             outcome = self._run_stage(stage, backend, checkpoint, last=stage.index == len(stages))
             resume = False  # only the stage that was cut short resumes; the ones after it start afresh
-            if outcome == "stopped" and stage.index < len(stages):
+            if outcome == "stopped" and stage.index < len(stages) and self.ranks.is_main:
                 # The user stopped an early stage: its adapter is the run's result.
                 shutil.copytree(stage.adapter_dir, self.run.adapter_dir, dirs_exist_ok=True)
             if outcome == "stopped":
@@ -198,6 +212,14 @@ def _finished_before(stage: Any, stage_count: int, checkpoint: Path | None) -> b
     return checkpoint is None or checkpoint_step(checkpoint) >= stage.config.training.max_steps
 
 
+def _world_size_change(before: int, now: int) -> str:
+    """Why a run trained by ``before`` processes does not resume on ``now``, and what to do."""
+    return (f"this run trained on {before} process(es) and would resume on {now}: the batches each process "
+            f"reads, and the generator states its checkpoints hold, are those of {before}. Resume it with "
+            f"distributed.num_processes = {before} (in its config.toml), or start a new run from its adapter "
+            "(model.start_from).")
+
+
 def acquire_lock(run: RunDir, wait_s: float = 5.0) -> Any:
     """Hold ``worker.lock`` for this process's life, or return None if another worker has it."""
     handle = open(run.lock_path, "a+")
@@ -227,13 +249,20 @@ def main(argv: list[str] | None = None) -> int:
     if not run.exists():
         print(f"{run.path} is not a run directory (no config.toml)", file=sys.stderr)
         return 2
-    lock = acquire_lock(run)
+    ranks = Ranks.from_env()
+    # Under engine.training.job the job holds the lock for all its ranks; torchrun started by hand: rank 0 does.
+    lock = acquire_lock(run) if ranks.is_main and not os.environ.get(JOB_LOCK_ENV) else True
     if lock is None:
         print(f"another worker is already running {run.path}", file=sys.stderr)
         return EXIT_BUSY
-    # SIGTERM (e.g. `kill`, a closing session) is a polite stop: save, then exit.
-    signal.signal(signal.SIGTERM, lambda *_: run.send_command("stop"))
-    return Worker(run).run_to_end(resume)
+    # SIGTERM (e.g. `kill`, a closing session) is a polite stop: save, then exit. The other ranks of a job
+    # stop with rank 0, at the same step; torchrun, ending a job, kills what is left after its grace period.
+    signal.signal(signal.SIGTERM, (lambda *_: run.send_command("stop")) if ranks.is_main else signal.SIG_IGN)
+    ranks.join()
+    try:
+        return Worker(run, ranks).run_to_end(resume)
+    finally:
+        ranks.leave()
 
 
 if __name__ == "__main__":
