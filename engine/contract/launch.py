@@ -16,6 +16,7 @@ import time
 
 from engine.contract.config import RunConfig
 from engine.contract.atomic_files import atomic_write_text
+from engine.contract.job_command import job_command, visible_gpu_count
 from engine.contract.privacy import no_telemetry
 from engine.contract.recent_models import record_model_folder
 from engine.contract.runs import FINAL_STATES, RunDir, create_run
@@ -49,12 +50,17 @@ def worker_env(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def launch_worker(run: RunDir, python: str | None = None, resume: bool = False) -> subprocess.Popen:
-    """Start ``python -m engine.training.worker RUN_DIR [--resume]`` in the background; returns the process."""
+    """Start ``python -m engine.training.worker RUN_DIR [--resume]`` in the background, or the job of several
+    processes (``engine.training.job``) its ``[distributed]`` section asks for; returns the process."""
     env = worker_env()
+    if run.load_config().distributed.several:
+        command = job_command(run.path.resolve(), resume=resume, python=python)
+    else:
+        command = [python or sys.executable, "-m", "engine.training.worker", str(run.path.resolve())] + \
+            (["--resume"] if resume else [])
     with open(run.log_path, "ab") as log:
         process = subprocess.Popen(
-            [python or sys.executable, "-m", "engine.training.worker", str(run.path.resolve())]
-            + (["--resume"] if resume else []),
+            command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -100,6 +106,13 @@ def resume_run(run: RunDir, python: str | None = None, exit_grace_s: float = EXI
     status = run.read_status_file()
     if status.state == "done":
         raise ResumeError(f"{run.name} finished all its steps; train a new run to go further.")
+    section = run.load_config().distributed
+    world = section.world_size(visible_gpu_count()) if section.several else 1
+    if (status.world_size or 1) != world:
+        raise ResumeError(f"{run.name} trained on {status.world_size or 1} process(es) and its config asks for "
+                          f"{world} now: the batches each process reads, and the generator states its checkpoints "
+                          f"hold, are those of {status.world_size or 1}. Set distributed.num_processes back in "
+                          f"{run.config_path}, or start a new run from its adapter (model.start_from).")
     # Commands the last worker already obeyed (a stop, say) must not reach the new one.
     run.control_path.unlink(missing_ok=True)
     run.launch_path.unlink(missing_ok=True)
