@@ -53,7 +53,7 @@ def launch_worker(run: RunDir, python: str | None = None, resume: bool = False) 
     """Start ``python -m engine.training.worker RUN_DIR [--resume]`` in the background, or the job of several
     processes (``engine.training.job``) its ``[distributed]`` section asks for; returns the process."""
     env = worker_env()
-    if run.load_config().distributed.several:
+    if _several_processes(run):
         command = job_command(run.path.resolve(), resume=resume, python=python)
     else:
         command = [python or sys.executable, "-m", "engine.training.worker", str(run.path.resolve())] + \
@@ -73,6 +73,15 @@ def launch_worker(run: RunDir, python: str | None = None, resume: bool = False) 
         json.dumps({"pid": process.pid, "launched_at": time.time(), "python": python or sys.executable}) + "\n",
     )
     return process
+
+
+def _several_processes(run: RunDir) -> bool:
+    """Whether the run's config asks for a job of several processes; a config that does not load goes to a
+    single worker, which reports what is wrong with it as the run's error."""
+    try:
+        return run.load_config().distributed.several
+    except (OSError, ValueError):
+        return False
 
 
 def start_run(config: RunConfig, runs_dir: str | None = None) -> tuple[RunDir, subprocess.Popen]:
@@ -106,9 +115,12 @@ def resume_run(run: RunDir, python: str | None = None, exit_grace_s: float = EXI
     status = run.read_status_file()
     if status.state == "done":
         raise ResumeError(f"{run.name} finished all its steps; train a new run to go further.")
-    section = run.load_config().distributed
-    world = section.world_size(visible_gpu_count()) if section.several else 1
-    if (status.world_size or 1) != world:
+    try:
+        section = run.load_config().distributed
+    except (OSError, ValueError):
+        section = None  # the worker reports what is wrong with the config
+    world = section.world_size(visible_gpu_count()) if section is not None and section.several else 1
+    if section is not None and (status.world_size or 1) != world:
         raise ResumeError(f"{run.name} trained on {status.world_size or 1} process(es) and its config asks for "
                           f"{world} now: the batches each process reads, and the generator states its checkpoints "
                           f"hold, are those of {status.world_size or 1}. Set distributed.num_processes back in "
