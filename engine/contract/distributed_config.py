@@ -1,11 +1,10 @@
 """The ``[distributed]`` section: one run on several processes (GPUs), and on several machines.
 
 ``num_processes = 1`` is today's single worker process. More processes run the
-same worker under ``torchrun``, data-parallel (``ddp``), or with the model's
-weights, gradients and optimiser state sharded across them (``zero2``/``zero3``
-through DeepSpeed, ``fsdp2`` through PyTorch's FSDP). The launch itself is
-``engine.training.job``; what the section asks of the machine (CUDA, DeepSpeed)
-is checked by ``engine.planning.preflight`` before anything starts.
+same worker under ``torchrun``, data-parallel (``ddp``). The sharded strategies
+(``zero2``/``zero3`` through DeepSpeed, ``fsdp2`` through PyTorch's FSDP) are
+named here and refused until the trainer is handed their configuration. The
+launch itself is ``engine.training.job`` (``engine.contract.job_command``).
 """
 
 from __future__ import annotations
@@ -84,10 +83,12 @@ class DistributedConfig(StrictModel):
         if self.num_machines > 1 and self.main_process_ip in {"127.0.0.1", "localhost", "::1"}:
             found.append(("distributed.main_process_ip", "with several machines, give the address of machine 0 "
                           "that the others can reach, not 127.0.0.1"))
-        if self.strategy != "ddp" and not self.several:
-            found.append(("distributed.strategy", f"{self.strategy!r} splits the model across processes, and "
-                          "num_processes = 1 has one; set distributed.num_processes (or 'auto'), or strategy = "
-                          "'ddp'"))
+        if self.strategy != "ddp":
+            # Refused until the trainer is handed the DeepSpeed or FSDP configuration: training them as DDP
+            # would not be what was asked for, and would not fit where they were meant to.
+            found.append(("distributed.strategy", f"{self.strategy!r} ({STRATEGIES[self.strategy]}) is not wired "
+                          "to the trainer yet; rft trains several processes with 'ddp' today. Set "
+                          "distributed.strategy = 'ddp'."))
         if method_name in {"ppo", "rm_ppo"} and self.several:
             found.append(("distributed.num_processes", f"{method_title} runs rft's own PPO loop, which trains in "
                           "one process; set distributed.num_processes = 1, or use GRPO (method.name = 'grpo'), "

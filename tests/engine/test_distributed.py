@@ -73,3 +73,19 @@ def test_a_stop_from_the_cli_and_a_resume_give_the_uninterrupted_adapter(tiny_mo
     assert sorted(set(steps)) == list(range(1, 9))
     assert _agreement(cut)["agree"] and _agreement(whole)["agree"]
     assert _adapter_bytes(cut) == _adapter_bytes(whole)
+
+
+def test_what_several_processes_cannot_do_yet_is_refused_by_key(tiny_model_dir, tmp_path):
+    from engine.contract.config import ConfigError
+
+    refusals = [
+        ({"method": {"name": "ppo"}, "distributed": TWO}, "distributed.num_processes", "GRPO"),
+        ({"distributed": {"num_processes": 2, "strategy": "zero3"}}, "distributed.strategy", "'ddp'"),
+        ({"distributed": {"num_machines": 2, "machine_rank": 2}}, "distributed.machine_rank", "0 to 1"),
+        ({"distributed": {"num_machines": 2}}, "distributed.main_process_ip", "machine 0"),
+        ({"distributed": {"num_processes": 0}}, "distributed.num_processes", "between 1 and 64"),
+    ]
+    for sections, key, hint in refusals:
+        with pytest.raises(ConfigError) as caught:
+            tiny_config(tiny_model_dir, tmp_path / "runs", **sections)
+        assert any(path == key and hint in reason for path, reason in caught.value.problems), caught.value.problems
