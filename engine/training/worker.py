@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.contract.config import ConfigError
-from engine.contract.errors import describe_error
+from engine.contract.errors import describe_error, first_line
 from engine.contract.privacy import no_telemetry
 from engine.contract.protocol import EventWriter
 from engine.contract.runs import RunDir, checkpoint_step, holds_weights, latest_checkpoint
@@ -86,6 +86,12 @@ class Worker:
             user_traceback = getattr(error, "traceback", None) or ""
             self.events.emit("error", message=message, traceback=user_traceback + traceback.format_exc())
             self.status.error = message
+            if self.ranks.several and _in_a_collective(error):
+                # A collective broke: another rank of the job died (killed, crashed). Not this run's setup: the
+                # job (engine.training.job) marks the run crashed, resumable, once torchrun has ended every rank.
+                self.status.message = f"another process of the job stopped answering ({first_line(error)})"
+                self.run.write_status(self.status)
+                return EXIT_FAILED
             self.set_state("failed", message)
             return EXIT_FAILED
         self.set_state(state)
@@ -210,6 +216,16 @@ def _finished_before(stage: Any, stage_count: int, checkpoint: Path | None) -> b
     if stage.index == stage_count or not holds_weights(stage.adapter_dir):
         return False
     return checkpoint is None or checkpoint_step(checkpoint) >= stage.config.training.max_steps
+
+
+def _in_a_collective(error: BaseException) -> bool:
+    """Whether ``error`` came from a collective (a broadcast, DDP's all-reduce): what a rank sees when a peer
+    of its job is gone. The communication backends raise plain RuntimeErrors, from Python frames of
+    torch.distributed or DDP, or from the backward pass's C++ with only their name in the message."""
+    frames = traceback.extract_tb(error.__traceback__)
+    places = (f"torch{os.sep}distributed{os.sep}", f"torch{os.sep}nn{os.sep}parallel{os.sep}")
+    return any(place in frame.filename for frame in frames for place in places) or \
+        any(name in str(error) for name in ("gloo", "NCCL", "ProcessGroup"))
 
 
 def _world_size_change(before: int, now: int) -> str:
