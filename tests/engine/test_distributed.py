@@ -6,6 +6,11 @@ lock, the rank-0-only writer, the broadcast commands and the per-rank checkpoint
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+from pathlib import Path
+
 
 import pytest
 
@@ -89,3 +94,37 @@ def test_what_several_processes_cannot_do_yet_is_refused_by_key(tiny_model_dir, 
         with pytest.raises(ConfigError) as caught:
             tiny_config(tiny_model_dir, tmp_path / "runs", **sections)
         assert any(path == key and hint in reason for path, reason in caught.value.problems), caught.value.problems
+
+
+def _rank_pid(run: RunDir, rank: int) -> int:
+    """The pid of the worker of ``rank`` in the run's job (read from /proc: torchrun starts them)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"engine.training.worker" in cmdline and str(run.path.resolve()).encode() in cmdline \
+                and f"RANK={rank}".encode() in environ:
+            return int(entry.name)
+    raise AssertionError(f"no worker of rank {rank} for {run.name}")
+
+
+def test_a_killed_rank_ends_the_job_in_bounded_time_and_the_run_resumes(tiny_model_dir, tmp_path):
+    training = {"max_steps": 16, "batch_size": 2, "sample_every": 0, "save_steps": 2}
+    config = tiny_config(tiny_model_dir, tmp_path / "runs", training=training, distributed=TWO, eval={"every": 0})
+    run, job = start_run(config)
+    wait_for(run, lambda s: s.step >= 3, timeout=300, what="step 3")
+    os.kill(_rank_pid(run, 1), signal.SIGKILL)
+    killed = time.monotonic()
+    job.wait(timeout=120)  # the whole job ends: torchrun ends rank 0, nothing waits on the dead rank
+    status = run.status()
+    assert status.state == "crashed", (status, run.log_path.read_text()[-3000:])
+    assert time.monotonic() - killed < 120
+    assert not run.worker_alive()
+    assert run.latest_checkpoint() is not None
+    resume_run(run)
+    assert wait_final(run, 300).state == "done", run.log_path.read_text()[-3000:]
+    assert _steps_logged(run)[-1] == 16
