@@ -128,3 +128,24 @@ def test_a_killed_rank_ends_the_job_in_bounded_time_and_the_run_resumes(tiny_mod
     resume_run(run)
     assert wait_final(run, 300).state == "done", run.log_path.read_text()[-3000:]
     assert _steps_logged(run)[-1] == 16
+
+
+@pytest.mark.parametrize("method", ["dpo", "grpo"])
+def test_dpo_and_grpo_on_two_ranks_log_each_step_once_and_every_ranks_samples(tiny_model_dir, tmp_path, method):
+    from engine.contract.config import RunConfig
+
+    grpo = method == "grpo"
+    config = tiny_config(tiny_model_dir, tmp_path / "runs", distributed=TWO, eval={"every": 0},
+                         dataset={"source": "builtin:arithmetic-prompts" if grpo else "builtin:arithmetic-preference"},
+                         method={"name": method, **({"num_generations": 4, "max_completion_length": 12} if grpo else {})},
+                         training={"max_steps": 4, "batch_size": 2, "sample_every": 0})
+    if grpo:
+        config = RunConfig.model_validate({**config.model_dump(), "rewards": [{"name": "format"}]})
+    run, _ = start_run(config)
+    status = wait_final(run, 300)
+    assert status.state == "done", (status, run.log_path.read_text()[-3000:])
+    assert _steps_logged(run) == [1, 2, 3, 4]
+    assert _agreement(run)["agree"]
+    if grpo:  # 2 prompts × 4 answers on each of the 2 ranks, each rank's scored where it was sampled
+        samples = [e["step"] for e in read_events(run.events_path) if e["type"] == "sample"]
+        assert {step: samples.count(step) for step in set(samples)} == {1: 16, 2: 16, 3: 16, 4: 16}
