@@ -30,7 +30,7 @@ from engine.contract.job_command import torchrun_command, visible_gpu_count
 from engine.contract.launch import worker_env
 from engine.contract.privacy import no_telemetry
 from engine.contract.protocol import EventWriter
-from engine.contract.runs import RunDir
+from engine.contract.runs import RunDir, checkpoint_step
 from engine.training import oom_recovery
 from engine.training.oom_inject import ENV as INJECT_OOM_ENV
 from engine.training.worker import EXIT_BUSY, EXIT_FAILED, JOB_LOCK_ENV, acquire_lock
@@ -102,7 +102,7 @@ class Job:
             return False
         oom_recovery.save_to_run_config(self.run.config_path, changes)
         checkpoint = self.run.latest_checkpoint()
-        step = int(checkpoint.name.split("-")[-1]) if checkpoint else 0
+        step = checkpoint_step(checkpoint) if checkpoint else 0
         where = f"resuming from {checkpoint.name}" if checkpoint else "starting again (no checkpoint was saved)"
         message = (f"out of memory in step {at_step} on rank {note.get('rank', '?')}: "
                    f"{oom_recovery.summary(changes, config)}; {where}")
