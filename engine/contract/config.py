@@ -201,6 +201,13 @@ class RunConfig(StrictModel):
         names = [reward.name.rpartition(":")[2] for reward in self.rewards]
         return eval_metrics(spec.eval_loss_metrics, spec.answers, names)
 
+    @property
+    def unsloth_trains(self) -> bool:
+        """Whether Unsloth's kernels can train this run: plain LoRA, in one process or DDP, generating without
+        vLLM. Elsewhere 'auto' picks transformers+peft (the Setup verdict says so)."""
+        return self.lora.unsloth_trains and not self.distributed.sharded and \
+            getattr(self.method, "vllm_mode", "off") == "off"
+
     def problems(self) -> list[tuple[str, str]]:
         """What is wrong with this config as a whole, by key path: settings that are each valid but do not go
         with the method or the backend (an eval metric no stage logs, NEFTune outside SFT, DoRA on Unsloth)."""
@@ -220,6 +227,10 @@ class RunConfig(StrictModel):
                           "'auto' (it picks transformers+peft for DoRA) or 'transformers', or lora.use_dora = false."))
         if not self.lora.enabled:
             found += self._full_fine_tuning_problems()
+        if self.model.backend == "unsloth" and self.lora.unsloth_trains and not self.unsloth_trains:
+            found.append(("model.backend", "Unsloth trains neither under ZeRO/FSDP sharding nor beside vLLM; set "
+                          "model.backend = 'auto' (it picks transformers+peft for them), or "
+                          "distributed.strategy = 'ddp' and method.vllm_mode = 'off'."))
         return found + self.distributed.problems(self.method_name, METHODS[self.method_name].title)
 
     def _full_fine_tuning_problems(self) -> list[tuple[str, str]]:

@@ -1,10 +1,13 @@
 """The ``[distributed]`` section: one run on several processes (GPUs), and on several machines.
 
 ``num_processes = 1`` is today's single worker process. More processes run the
-same worker under ``torchrun``, data-parallel (``ddp``). The sharded strategies
-(``zero2``/``zero3`` through DeepSpeed, ``fsdp2`` through PyTorch's FSDP) are
-named here and refused until the trainer is handed their configuration. The
-launch itself is ``engine.training.job`` (``engine.contract.job_command``).
+same worker under ``torchrun``, data-parallel (``ddp``), or sharded: ``zero2``
+and ``zero3`` through DeepSpeed, ``fsdp2`` through PyTorch's FSDP, handed to
+the Trainer as its arguments (``engine.training.sharding``). Whether this
+machine can run them (CUDA, deepspeed) is the pre-flight's question
+(``engine.planning.capabilities``), not the schema's: a config written here
+may be meant for another machine. The launch itself is
+``engine.training.job`` (``engine.contract.job_command``).
 """
 
 from __future__ import annotations
@@ -66,6 +69,11 @@ class DistributedConfig(StrictModel):
         """Whether this may start more than one process (``auto`` may, on a machine with several GPUs)."""
         return self.num_processes != 1 or self.num_machines > 1
 
+    @property
+    def sharded(self) -> bool:
+        """Whether the model is split across the processes (ZeRO-2/3, FSDP2), not copied to each (DDP)."""
+        return self.several and self.strategy in SHARDED
+
     def processes_per_machine(self, visible_gpus: int) -> int:
         """``num_processes`` with 'auto' made a number: every visible GPU, at least one."""
         return max(1, visible_gpus) if self.num_processes == "auto" else int(self.num_processes)
@@ -83,12 +91,6 @@ class DistributedConfig(StrictModel):
         if self.num_machines > 1 and self.main_process_ip in {"127.0.0.1", "localhost", "::1"}:
             found.append(("distributed.main_process_ip", "with several machines, give the address of machine 0 "
                           "that the others can reach, not 127.0.0.1"))
-        if self.strategy != "ddp":
-            # Refused until the trainer is handed the DeepSpeed or FSDP configuration: training them as DDP
-            # would not be what was asked for, and would not fit where they were meant to.
-            found.append(("distributed.strategy", f"{self.strategy!r} ({STRATEGIES[self.strategy]}) is not wired "
-                          "to the trainer yet; rft trains several processes with 'ddp' today. Set "
-                          "distributed.strategy = 'ddp'."))
         if method_name in {"ppo", "rm_ppo"} and self.several:
             found.append(("distributed.num_processes", f"{method_title} runs rft's own PPO loop, which trains in "
                           "one process; set distributed.num_processes = 1, or use GRPO (method.name = 'grpo'), "

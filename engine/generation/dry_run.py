@@ -51,7 +51,7 @@ def _generate(config: RunConfig, rows: list[dict[str, Any]], per_prompt: int) ->
     from engine.planning.stages import resolve_adapter
 
     backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype,
-                             peft_only=not config.lora.unsloth_trains)
+                             peft_only=not config.unsloth_trains)
     source = resolve_model(config.model.name, config.model.revision)
     path = source.path or prepare_default_model(progress=print)
     adapter = resolve_adapter(config.model.start_from) if config.model.start_from else None

@@ -116,7 +116,9 @@ def _load_transformers(path: Path, backend: Backend, model_cfg: ModelConfig, lor
             bnb_4bit_compute_dtype=getattr(torch, backend.dtype),
             bnb_4bit_use_double_quant=True,
         )
-        kwargs["device_map"] = {"": 0}
+        # This process's own GPU: under DDP each rank joined with its LOCAL_RANK's device set
+        # (engine.training.ranks), and every rank on GPU 0 would put the whole job on one card.
+        kwargs["device_map"] = {"": torch.cuda.current_device()}
     tokenizer = load_tokenizer(start_adapter or path, model_cfg)
     try:
         if kind == "sequence_classification":
@@ -162,6 +164,8 @@ def _load_unsloth(path: Path, backend: Backend, model_cfg: ModelConfig, lora: Lo
         max_seq_length=model_cfg.max_seq_length,
         dtype=getattr(torch, backend.dtype),
         load_in_4bit=backend.load_in_4bit,
+        # Each rank of a DDP job loads onto its own GPU (the one its LOCAL_RANK set), not Unsloth's default.
+        device_map={"": torch.cuda.current_device()},
     )
     targets = _LLAMA_LINEAR if lora.target_modules == "all-linear" else lora.target_modules
     model = FastLanguageModel.get_peft_model(

@@ -9,6 +9,8 @@ from typing import Any, Callable
 from engine.contract.config import RunConfig
 from engine.data.formats import prompt_text
 from engine.models.backend import Backend
+from engine.training.ranks import Ranks
+from engine.training.sharding import sharding_arguments
 
 
 @dataclass
@@ -98,5 +100,6 @@ class TrainerContext:
             "disable_tqdm": True,
             "include_num_input_tokens_seen": "non_padding",
             "dataloader_num_workers": 0,
+            **sharding_arguments(self.config.distributed, Ranks.from_env().world_size, on_gpu),
         }
 

@@ -107,7 +107,7 @@ class Worker:
         self._preflight(config, stages)
         # Unsloth must be imported before trl/transformers/peft: choose first.
         backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype,
-                             peft_only=not config.lora.unsloth_trains)
+                             peft_only=not config.unsloth_trains)
         for stage in stages:
             checkpoint = latest_checkpoint(stage.checkpoints_dir, self.ranks.world_size) if resume else None
             if resume and _finished_before(stage, len(stages), checkpoint):
