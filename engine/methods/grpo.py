@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from engine.contract.schema_base import StrictModel
 
@@ -33,4 +33,16 @@ class Params(StrictModel):
     num_iterations: int = Field(1, ge=1, le=16, description="Optimisation passes over each batch of samples.")
     reward_model: str | None = Field(None, description="An RM run directory (or a sequence-classification "
                                      "model folder) whose score joins the reward functions.")
+    vllm_mode: Literal["off", "colocate", "server"] = Field("off", description="Generate the answers with vLLM "
+        "(CUDA and `pip install vllm`): 'colocate' runs it inside each training process, sharing its GPU; "
+        "'server' asks a `trl vllm-serve` already running on other GPUs (vllm_server_url). 'off': the "
+        "trained model generates, as everywhere else.")
+    vllm_server_url: str = Field("http://127.0.0.1:8000", description="Where `trl vllm-serve --model MODEL` "
+                                 "listens, with vllm_mode = 'server'.")
 
+    @field_validator("vllm_server_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) == 0:
+            raise ValueError("must be the server's address, like 'http://10.0.0.2:8000'")
+        return value.rstrip("/")

@@ -31,6 +31,9 @@ V = vocabulary, k = key/value width (h × kv heads / heads), r = LoRA rank:
   counted against the training terms it does not overlap (the larger wins);
 - **reward model** (PPO with ``method.reward_model``, RM+PPO): a second copy
   of the base weights;
+- **sharding** (``[distributed]``): ZeRO-2 divides the gradients and optimiser
+  state by the number of processes, ZeRO-3 and FSDP2 the weights too; DDP
+  divides nothing;
 - **overhead**: 0.75 GiB for the CUDA context and 10 % for the allocator.
 
 Tokens per micro-batch: ``batch_size`` sequences of ``max_seq_length``; two
@@ -48,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.contract.config import RunConfig
+from engine.contract.job_command import visible_gpu_count
 from engine.contract.recent_models import is_local_folder_name
 from engine.models.hub_cache import snapshot_dir
 from engine.models.resolve import BUILTIN_CONFIG, DEFAULT_MODEL_TITLE, default_model_dir
@@ -149,8 +153,9 @@ def _tokens(config: RunConfig) -> tuple[int, int, int]:
 
 
 def estimate(config: RunConfig, shape: ModelShape, device: str = "cuda", dtype: str | None = None,
-             load_in_4bit: bool | None = None) -> MemoryEstimate:
-    """The memory ``config`` needs on ``shape`` (see the module docstring for the formula)."""
+             load_in_4bit: bool | None = None, world_size: int = 1) -> MemoryEstimate:
+    """The memory ``config`` needs on ``shape``, per GPU of a job of ``world_size`` processes (see the module
+    docstring for the formula)."""
     name, length = config.method_name, config.model.max_seq_length
     dtype = dtype or config.model.dtype
     four_bit = config.model.load_in_4bit if load_in_4bit is None else load_in_4bit
@@ -186,9 +191,23 @@ def estimate(config: RunConfig, shape: ModelShape, device: str = "cuda", dtype: 
         parts["activations"], parts["logits"] = activations, logits
     if name == "rm_ppo" or getattr(config.method, "reward_model", None):
         parts["reward model"] = params * (2.0 if act == 2.0 else 4.0)
+    _share(parts, config.distributed.strategy, world_size)
     if device == "cuda":
         parts["overhead"] = CONTEXT_OVERHEAD + ALLOCATOR_SLACK * sum(parts.values())
     return MemoryEstimate(parts)
+
+
+def _share(parts: dict[str, float], strategy: str, world_size: int) -> None:
+    """One GPU's share of a sharded job: ZeRO-2 splits gradients and optimiser state across the processes,
+    ZeRO-3 and FSDP2 the weights too; DDP splits nothing (each GPU holds it all), nor activations anything."""
+    if world_size < 2 or strategy == "ddp":
+        return
+    split = ["adapter+optimizer", "gradients+optimizer"]
+    if strategy in {"zero3", "fsdp2"}:
+        split += ["weights", "reward model"]
+    for name in split:
+        if name in parts:
+            parts[name] /= world_size
 
 
 def model_config_json(name: str, revision: str | None = None) -> dict[str, Any] | None:
@@ -220,14 +239,18 @@ def preflight_warning(config: RunConfig, free_bytes: float | None, shape: ModelS
         shape = ModelShape.from_config(data) if data else None
     if shape is None:
         return None
-    needed = estimate(config, shape, device, dtype, load_in_4bit)
+    world = config.distributed.world_size(visible_gpu_count()) if config.distributed.sharded else 1
+    needed = estimate(config, shape, device, dtype, load_in_4bit, world)
     if needed.total <= free_bytes:
         return None
     hints = "lower training.batch_size (gradient accumulation keeps the effective batch) or model.max_seq_length"
     if device == "cuda" and not (config.model.load_in_4bit if load_in_4bit is None else load_in_4bit):
         hints += ", or set model.load_in_4bit = true"
+    if config.distributed.several and config.distributed.strategy in {"ddp", "zero2"}:
+        hints += ", or split the weights across the GPUs with distributed.strategy = 'fsdp2' or 'zero3'"
     where = "on the GPU" if device == "cuda" else "in memory"
-    return (f"may not fit in memory: the estimate is {needed.describe()} at {config.model.max_seq_length}-token "
+    share = f" per GPU, {config.distributed.strategy} splitting it across {world}," if world > 1 else ""
+    return (f"may not fit in memory: the estimate is {needed.describe()}{share} at {config.model.max_seq_length}-token "
             f"rows, and {free_bytes / GIB:.1f} GiB is free {where}; {hints}. If it runs out, rft makes the "
             "micro-batch smaller and resumes on its own.")
 

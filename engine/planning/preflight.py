@@ -36,6 +36,7 @@ from engine.data.holdout import eval_dataset_config
 from engine.methods import MethodSpec, get_method
 from engine.methods.sft import PACKING_NEEDS
 from engine.models.resolve import local_model_dir, model_problem, predict_backend
+from engine.planning.capabilities import missing
 from engine.planning.stages import stage_configs
 from engine.rewards.needs import reward_needs
 from engine.rewards.user_files import RewardError, is_outside
@@ -169,12 +170,13 @@ def read_datasets(config: RunConfig, read: Reader = read_dataset,
 
 
 def check(config: RunConfig, readings: Mapping[str, DatasetReading] | None = None, *,
-          outside_rewards_ok: bool = False) -> Report:
+          outside_rewards_ok: bool = False, here: bool = True) -> Report:
     """Everything that would make ``config`` fail before or while training, found without a model.
 
     ``readings`` (from ``read_datasets``) saves reading the datasets here; a stage whose dataset is not in
     it makes the report ``pending``. ``outside_rewards_ok``: a reward file outside the rewards folder is
-    not a problem (the app offers to copy it in before it starts the run).
+    not a problem (the app offers to copy it in before it starts the run). ``here``: the run trains on this
+    machine, so what it lacks (CUDA for ZeRO, vLLM) counts; false for a run a scheduler starts elsewhere.
     """
     stages, findings = _plan(config)
     if readings is None:
@@ -195,6 +197,7 @@ def check(config: RunConfig, readings: Mapping[str, DatasetReading] | None = Non
             report.findings.append(Finding("training.learning_rate", f"training.learning_rate = {rate:g} is a LoRA "
                                            "learning rate; fine-tuning every weight at it tends to wreck what the "
                                            "model knew. 1e-5 to 5e-5 is usual.", fatal=False))
+    report.findings += [Finding(lack.path, lack.message) for lack in (missing(config) if here else [])]
     for stage in stages:
         _check_stage(stage, readings, report, outside_rewards_ok, after_rm=stage.index > 1 and any(
             s.name == "rm" for s in stages[: stage.index - 1]))

@@ -97,6 +97,9 @@ def build_grpo(ctx: TrainerContext) -> Any:
         num_iterations=params.num_iterations,
         reward_weights=ctx.reward_weights,
         steps_per_generation=1,
+        # vLLM only where the pre-flight found CUDA and vllm (engine.planning.capabilities).
+        **({"use_vllm": True, "vllm_mode": params.vllm_mode, "vllm_server_base_url": params.vllm_server_url}
+           if params.vllm_mode != "off" else {}),
     )
     return GRPOTrainer(model=ctx.model, reward_funcs=ctx.reward_funcs, args=args, train_dataset=ctx.train_dataset,
                        processing_class=ctx.tokenizer, callbacks=ctx.callbacks)
