@@ -29,6 +29,7 @@ from engine.contract.config import (
     TrainingConfig,
     config_from_dict,
 )
+from engine.contract.distributed_config import DistributedConfig
 from engine.contract.presets import check_name, delete_preset, save_preset
 from engine.methods import METHODS
 from engine.planning.preflight import Report, check as preflight_check
@@ -47,6 +48,7 @@ from rft_tui.widgets.verdict import Verdict, verdict_lines
 PANES = {"parameters": "tab-parameters", "rewards": "tab-rewards", "dataset check": "tab-dataset"}
 FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training", TrainingConfig),
                  ("lora", LoraConfig), ("eval", EvalConfig))
+AFTER_METHOD = (("distributed", DistributedConfig),)  # rarely changed: last in the bar
 
 
 class SetupScreen(FieldPickers, Screen):
@@ -103,7 +105,8 @@ class SetupScreen(FieldPickers, Screen):
         config, self._invalid_paths = validated_base(self.base)
         method = config.method
         return [(name, model, getattr(config, name)) for name, model in FORM_SECTIONS] + \
-            [("method", type(method), method)]
+            [("method", type(method), method)] + \
+            [(name, model, getattr(config, name)) for name, model in AFTER_METHOD]
 
     def on_mount(self) -> None:
         presets = self.query_one("#preset-list", OptionList)

@@ -39,6 +39,8 @@ def _choices(annotation: Any) -> list[str] | None:
 def _scalar(annotation: Any) -> bool:
     args = typing.get_args(annotation)
     kinds = set(args) - {type(None)} if args else {annotation}
+    # A word among numbers (``int | Literal["auto"]``) is typed like any other text.
+    kinds = {str if typing.get_origin(kind) is typing.Literal else kind for kind in kinds}
     return kinds <= {int, float, str, bool} and bool(kinds)
 
 

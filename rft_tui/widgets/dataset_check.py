@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from engine.contract.config import RunConfig
+from engine.planning.capabilities import processes_line
 from engine.planning.preflight import DatasetReading, read_dataset, read_datasets, reading_key
 
 PREVIEW_ROWS, CELL_CHARS = 5, 40
@@ -72,8 +73,11 @@ def run_check(config: RunConfig) -> CheckResult:
         elif (model_dir / "config.json").is_file():
             weights = sum(p.stat().st_size for p in model_dir.glob("*.safetensors")) / 2**20
             summary.append(f" · {weights:,.0f} MB of weights" if weights else "")
-        backend = predict_backend(config.model.backend, config.model.load_in_4bit, config.lora.unsloth_trains)
+        backend = predict_backend(config.model.backend, config.model.load_in_4bit, config.unsloth_trains)
         summary.append(f"\nwill train on {backend}" + ("" if config.lora.enabled else " · every weight trains"))
+        split = processes_line(config)
+        if split:
+            summary.append(f"\n{split}")
     except ModelError as error:
         summary.append(Text.assemble("\n", ("✗ model: ", "bold red"), str(error)))
     cached = cached_models()

@@ -23,6 +23,8 @@ class RunHeader(Static):
         title.append(watch.run.name, style="bold")
         title.append("  ")
         title.append(status.state, style=STATE_STYLE.get(status.state, ""))
+        if (status.world_size or 1) > 1:  # a job of several processes (``[distributed]``), one writing here
+            title.append(f"  on {status.world_size} processes", style="cyan")
         if watch.stage_label():
             title.append(f"  ({watch.stage_label()})")
         if status.message and status.state in {"queued", "loading", "saving"}:
