@@ -23,13 +23,12 @@ from engine.contract.config import ConfigError
 from engine.contract.launch import start_run
 from engine.contract.presets import load_config
 from engine.contract.run_summary import summarize
-from engine.contract.runs import RunDir, default_runs_dir, find_run, is_whole_model, list_runs
+from engine.contract.runs import RunDir, create_run, default_runs_dir, find_run, is_whole_model, list_runs
 from engine.contract.user_traceback import keep_full, user_report
-from rft_tui.eval_command import add_parser as add_eval_parser
-from rft_tui.eval_command import cmd_eval
+from rft_tui.eval_command import add_parser as add_eval_parser, cmd_eval
 from rft_tui.follow import follow
-from rft_tui.models_command import add_parser as add_models_parser
-from rft_tui.models_command import cmd_models
+from rft_tui.launch_command import add_parser as add_launch_parser, cmd_launch_command, print_launch_commands
+from rft_tui.models_command import add_parser as add_models_parser, cmd_models
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -45,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--max-steps", type=int, help="shorthand for --set training.max_steps=N")
     train.add_argument("--runs-dir", help="folder for run directories (default: the preset's output.runs_dir)")
     train.add_argument("--detach", action="store_true", help="start the run and return at once")
+    train.add_argument("--create-only", action="store_true", help="make the checked run directory, start nothing "
+                       "and print each machine's command (for Slurm, SkyPilot)")
 
     runs = sub.add_parser("runs", help="list runs with state, method, step and last loss")
     runs.add_argument("--runs-dir", help="folder holding run directories (default: ./runs or $RFT_RUNS_DIR)")
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--runs-dir", help="folder holding run directories")
 
     add_eval_parser(sub)
+    add_launch_parser(sub)
     add_models_parser(sub)
 
     resume = sub.add_parser("resume", help="continue a stopped, failed or crashed run from its last checkpoint")
@@ -105,14 +107,19 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     from engine.planning.preflight import check
 
     with console.status("checking the dataset and the rewards…"):
-        report = check(config)
+        report = check(config, here=not args.create_only)
     if report.problems:
         console.print("[red]This run would fail, so it was not started:[/red]")
         console.print(str(report.error()), highlight=False, markup=False)  # messages quote [[rewards]]
         return EXIT_USAGE
     for warning in report.warnings:
         console.print(f"⚠ {warning.message}", style="yellow", highlight=False, markup=False)
-    run, _ = start_run(config, args.runs_dir or os.environ.get("RFT_RUNS_DIR") or config.output.runs_dir)
+    runs_dir = args.runs_dir or os.environ.get("RFT_RUNS_DIR") or config.output.runs_dir
+    if args.create_only:
+        run = create_run(config, runs_dir)
+        console.print(f"run [bold]{run.name}[/bold] created in {run.path}, not started", highlight=False)
+        return print_launch_commands(run, console)
+    run, _ = start_run(config, runs_dir)
     console.print(f"run [bold]{run.name}[/bold] started in {run.path}", highlight=False)
     return _follow_to_end(run, console, args.detach)
 
@@ -323,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         args.command, args.run, args.runs_dir = "app", None, None
     handler = {"train": cmd_train, "runs": cmd_runs, "stop": cmd_stop, "app": cmd_app,
                "rewards": cmd_rewards, "export": cmd_export, "resume": cmd_resume, "eval": cmd_eval,
-               "models": cmd_models}[args.command]
+               "models": cmd_models, "launch-command": cmd_launch_command}[args.command]
     try:
         return handler(args, console)
     except KeyboardInterrupt:

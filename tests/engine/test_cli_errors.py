@@ -90,6 +90,7 @@ CASES = [
     Case("eval", "run that does not exist", ["eval", "ghost"], EXIT_USAGE, r"no run 'ghost'"),
     Case("eval", "run without an adapter", ["eval", "failed"], EXIT_USAGE,
          r"failed has no adapter at 'final'\. Exportable: none yet"),
+    Case("launch-command", "run that does not exist", ["launch-command", "ghost"], EXIT_USAGE, r"no run 'ghost'"),
     Case("models", "unknown key in --set", ["models", "--set", "lora.rank=8"], EXIT_USAGE,
          r"lora\.rank: unknown key"),
     Case("models", "preset that does not exist", ["models", "--preset", "{home}/nope.toml"], EXIT_USAGE,
