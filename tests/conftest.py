@@ -76,8 +76,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
 
-def tiny_config(model_dir: Path, runs_dir: Path, **sections: dict) -> RunConfig:
-    """A RunConfig for the tiny model; ``sections`` are merged over the defaults."""
+def tiny_config(model_dir: Path, runs_dir: Path, **sections: dict | list) -> RunConfig:
+    """A RunConfig for the tiny model; ``sections`` are merged over the defaults (a list, like
+    ``rewards``, replaces its default)."""
     data: dict = {
         "model": {"name": str(model_dir), "max_seq_length": 256},
         "dataset": {"source": "builtin:arithmetic-sft"},
@@ -86,7 +87,10 @@ def tiny_config(model_dir: Path, runs_dir: Path, **sections: dict) -> RunConfig:
         "output": {"runs_dir": str(runs_dir)},
     }
     for key, value in sections.items():
-        data.setdefault(key, {}).update(value)
+        if isinstance(value, list):
+            data[key] = value
+        else:
+            data.setdefault(key, {}).update(value)
     return config_from_dict(data)
 
 

@@ -85,7 +85,8 @@ def test_what_several_processes_cannot_do_yet_is_refused_by_key(tiny_model_dir, 
 
     refusals = [
         ({"method": {"name": "ppo"}, "distributed": TWO}, "distributed.num_processes", "GRPO"),
-        ({"distributed": {"num_processes": 2, "strategy": "zero3"}}, "distributed.strategy", "'ddp'"),
+        ({"distributed": {"num_processes": 2, "strategy": "zero3"}, "model": {"backend": "unsloth"}},
+         "model.backend", "'auto'"),
         ({"distributed": {"num_machines": 2, "machine_rank": 2}}, "distributed.machine_rank", "0 to 1"),
         ({"distributed": {"num_machines": 2}}, "distributed.main_process_ip", "machine 0"),
         ({"distributed": {"num_processes": 0}}, "distributed.num_processes", "between 1 and 64"),

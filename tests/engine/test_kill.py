@@ -11,7 +11,7 @@ from engine.contract.launch import resume_run, start_run
 from engine.contract.protocol import read_events
 from tests.conftest import tiny_config, wait_final
 
-RUNS = 20
+RUNS = 12  # three waves: kills while loading (5 of them) and mid-training (7), seen resumed to the end
 AT_ONCE = 4  # workers alive together; more only slows each one down on a small machine
 
 
