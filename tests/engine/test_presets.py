@@ -22,10 +22,11 @@ PRESETS = sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
 
 def _two_steps(name: str, runs_dir, start_from=None):
     # Samples on the real model are covered by test_default_model; here they would only cost minutes. The
-    # held-out evaluation runs, on 8 held-out prompts and 4 answers instead of 40 and 32: on this CPU the
-    # preset's own size took DPO and KTO from 45 s to 6 minutes.
-    overrides = ["training.max_steps=2", "training.sample_every=0", "eval.size=8", "eval.prompts=4",
-                 f'output.runs_dir="{runs_dir}"']
+    # held-out evaluation runs, on 4 held-out prompts and 2 answers of at most 24 tokens instead of 40, 32
+    # and the method's answer length: on this CPU the preset's own size took DPO and KTO from 45 s to 6
+    # minutes, and a cut-off answer takes every path a whole one does (scoring, the metric).
+    overrides = ["training.max_steps=2", "training.sample_every=0", "eval.size=4", "eval.prompts=2",
+                 "eval.max_new_tokens=24", f'output.runs_dir="{runs_dir}"']
     # Sampled answers of 24 tokens take every path 64 do (generation, rewards on cut-off answers, the loss);
     # on this CPU generating is most of a GRPO or PPO step.
     answer = {"grpo": "max_completion_length", "ppo": "max_new_tokens", "rm_ppo": "max_new_tokens"}.get(name)
