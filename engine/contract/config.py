@@ -21,6 +21,7 @@ from engine.contract.atomic_files import atomic_write_text
 from engine.contract.distributed_config import DistributedConfig
 from engine.contract.errors import ExplainedError
 from engine.contract.eval_config import EvalConfig, eval_metrics
+from engine.contract.output_config import OutputConfig
 from engine.contract.schema_base import StrictModel
 from engine.contract.template_setting import setting_problem
 from engine.contract.training_config import FULL_FINE_TUNING_METHODS, LoraConfig, TrainingConfig
@@ -144,22 +145,6 @@ class RewardSpec(StrictModel):
                 raise ValueError(f"reward {self.name!r} needs params ({wanted}), e.g. params = "
                                  f"{{ {BUILTIN_REWARDS[self.name].params[0]} = ... }}") from None
         return self
-
-
-class OutputConfig(StrictModel):
-    """Where the run directory goes."""
-
-    runs_dir: str = Field("runs", description="Folder that holds run directories.")
-    run_name: str | None = Field(
-        None, description="Name of the run directory; default '<method>-<model>-<MMDD-HHMM>'."
-    )
-
-    @field_validator("run_name")
-    @classmethod
-    def _plain_name(cls, value: str | None) -> str | None:
-        if value is not None and (not value or "/" in value or value.startswith(".")):
-            raise ValueError("must be a plain folder name (no '/', not starting with '.')")
-        return value
 
 
 def _method_union() -> Any:
