@@ -26,6 +26,7 @@ from engine.contract.run_summary import summarize
 from engine.contract.runs import RunDir, create_run, default_runs_dir, find_run, is_whole_model, list_runs
 from engine.contract.user_traceback import keep_full, user_report
 from rft_tui.eval_command import add_parser as add_eval_parser, cmd_eval
+from rft_tui.export_command import add_parser as add_export_parser, cmd_export
 from rft_tui.follow import follow
 from rft_tui.launch_command import add_parser as add_launch_parser, cmd_launch_command, print_launch_commands
 from rft_tui.models_command import add_parser as add_models_parser, cmd_models
@@ -69,16 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument("run", nargs="?", help="open this run's dashboard directly")
     app.add_argument("--runs-dir", help="folder holding run directories (default: ./runs or $RFT_RUNS_DIR)")
 
-    export = sub.add_parser("export", help="export a run as adapter, merged model or GGUF, checked by reading it back")
-    export.add_argument("run", help="run name or path")
-    export.add_argument("--format", choices=["adapter", "merged", "gguf"], default=None,
-                        help="default: adapter, or merged for a run that fine-tuned every weight (it has no adapter)")
-    export.add_argument("--checkpoint", default="final", metavar="N|final",
-                        help="export this checkpoint (its step number) instead of the final adapter")
-    export.add_argument("--quant", default="q8_0", choices=["f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k"],
-                        help="GGUF quantisation (default q8_0; smaller ones need llama.cpp's llama-quantize)")
-    export.add_argument("--force", action="store_true", help="replace an existing export without asking")
-    export.add_argument("--runs-dir", help="folder holding run directories")
+    add_export_parser(sub)
 
     add_eval_parser(sub)
     add_launch_parser(sub)
@@ -262,50 +254,6 @@ def cmd_rewards(args: argparse.Namespace, console: Console) -> int:
         from engine.contract.atomic_files import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(result, indent=2))
-    return EXIT_OK
-
-
-def cmd_export(args: argparse.Namespace, console: Console) -> int:
-    from engine.export import ExportError, export_dir, source_dir
-    from rft_tui.export_client import run_export
-
-    run = _find_run(args, console)
-    if run is None:
-        return EXIT_USAGE
-    source = args.checkpoint if args.checkpoint == "final" or args.checkpoint.startswith("checkpoint-") \
-        else f"checkpoint-{args.checkpoint}"
-    try:
-        folder = source_dir(run, source)  # nothing to export is refused here, before an export process starts
-    except ExportError as error:
-        console.print(f"[red]{error}[/red]", highlight=False)
-        return EXIT_USAGE
-    args.format = args.format or ("merged" if is_whole_model(folder) else "adapter")
-    target = export_dir(run, args.format, source, args.quant)
-    replace = args.force
-    if target.exists() and not replace:
-        if not sys.stdin.isatty():
-            console.print(f"[red]{target} already exists.[/red] Pass --force to replace it.", highlight=False)
-            return EXIT_USAGE
-        answer = console.input(f"{target} already exists. Replace it? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            console.print("left as it was")
-            return EXIT_USAGE
-        replace = True
-
-    def show(event: dict) -> None:
-        if event["event"] == "progress":
-            status.update(event["message"][:150])
-        elif event["event"] == "check":
-            mark = "[green]✓[/green]" if event["ok"] else "[red]✗[/red]"
-            console.print(f"{mark} {event['name']}: {event['detail']}", highlight=False)
-
-    with console.status(f"exporting {run.name} as {args.format}…") as status:
-        result = run_export(run, args.format, source, args.quant, replace, on_event=show)
-    if result["event"] == "error":
-        _print_failure(console, "export failed:", result["message"], result.get("traceback"), result.get("log"))
-        return EXIT_FAILED
-    size = result["size_bytes"] / 1e6
-    console.print(f"exported to {result['path']} ({size:.1f} MB in {result['seconds']:.1f} s)", highlight=False)
     return EXIT_OK
 
 
