@@ -63,7 +63,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 SCHEMA_VERSION = 1
 
@@ -115,12 +115,17 @@ class EventWriter:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._handle = open(self.path, "a", encoding="utf-8")
+        # Called with each event once it is written: the experiment trackers (engine.tracking) see what
+        # the file says, in its order.
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def emit(self, type: str, **fields: Any) -> dict[str, Any]:
         """Write one event and flush it so readers see it at once."""
         event = {"v": SCHEMA_VERSION, "t": time.time(), "type": type, **fields}
         self._handle.write(json.dumps(event, default=str, allow_nan=True) + "\n")
         self._handle.flush()
+        for listener in self.listeners:
+            listener(event)
         return event
 
     def sync(self) -> None:

@@ -13,7 +13,7 @@ class StrictModel(BaseModel):
 
     A blank value (an emptied form field, ``--set key=``) is refused with the field's default in the
     message, rather than silently becoming the default or an empty name, unless blank is the field's
-    default itself (an optional column name, an empty description).
+    default itself (an optional column name, an empty description, no trackers).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -28,9 +28,9 @@ class StrictModel(BaseModel):
             field = cls.model_fields.get(key)
             if field is None or not isinstance(value, str) or value.strip():
                 continue
-            if field.default is None or field.default == "":
-                continue  # blank is what the field holds by default: unset, or empty text
             default = field.get_default(call_default_factory=True)
+            if default is None or default == "" or default == []:
+                continue  # blank is what the field holds by default: unset, empty text, no items
             hint = "" if default is PydanticUndefined else f" (the default is {default!r})"
             errors.append(InitErrorDetails(type=PydanticCustomError("blank", "is empty; type a value{hint}",
                                                                     {"hint": hint}), loc=(key,), input=value))

@@ -1,4 +1,4 @@
-"""Whether this machine can run a run's ``[distributed]`` strategy and GRPO's vLLM mode (no torch).
+"""Whether this machine can run a run's ``[distributed]`` strategy, GRPO's vLLM mode and its trackers (no torch).
 
 The schema lets a config ask for ZeRO, FSDP2 or vLLM anywhere (it may be
 written on a laptop for a GPU server); what this machine lacks is found here,
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from engine.contract.config import RunConfig
 from engine.contract.distributed_config import STRATEGIES
 from engine.contract.job_command import visible_gpu_count
+from engine.tracking import TRACKER_INFO
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,11 @@ def missing(config: RunConfig, gpus: int | None = None) -> list[Capability]:
         elif not importable("vllm"):
             found.append(Capability("method.vllm_mode", f"method.vllm_mode = {mode!r} needs vLLM: `pip install "
                                     "vllm` in rft's environment, or set method.vllm_mode = 'off'."))
+    for tracker in config.output.report_to:
+        info = TRACKER_INFO[tracker]
+        if not importable(info.package):
+            found.append(Capability("output.report_to", f"output.report_to names {tracker}, which is not installed "
+                                    f"here: {info.install}, or take {tracker!r} out of output.report_to."))
     return found
 
 

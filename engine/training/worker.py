@@ -50,6 +50,7 @@ class Worker:
         self.status = run.read_status_file()
         self.commands = SharedCommands(run.command_reader(), self.ranks)
         self.prepared: dict[str, Any] = {}  # datasets the pre-flight check read, by reading key, for the stages
+        self.trackers: Any = None  # the TrackerFeed of output.report_to, once the config is read
 
     def set_state(self, state: str, message: str | None = None) -> None:
         self.status.state = state
@@ -94,6 +95,9 @@ class Worker:
                 return EXIT_FAILED
             self.set_state("failed", message)
             return EXIT_FAILED
+        finally:
+            if self.trackers is not None:
+                self.trackers.close()  # the trackers' files complete, whatever the ending
         self.set_state(state)
         return EXIT_OK
 
@@ -108,6 +112,7 @@ class Worker:
         # Unsloth must be imported before trl/transformers/peft: choose first.
         backend = choose_backend(config.model.backend, config.model.load_in_4bit, config.model.dtype,
                              peft_only=not config.unsloth_trains)
+        self._open_trackers(config)
         for stage in stages:
             checkpoint = latest_checkpoint(stage.checkpoints_dir, self.ranks.world_size) if resume else None
             if resume and _finished_before(stage, len(stages), checkpoint):
@@ -134,6 +139,18 @@ class Worker:
             if outcome == "stopped":
                 return "stopped"
         return "done"
+
+    def _open_trackers(self, config: Any) -> None:
+        """Feed ``output.report_to``'s trackers from this worker's events (rank 0: the one writer)."""
+        if not config.output.report_to or not self.ranks.is_main:
+            return
+        from engine.tracking.feed import TrackerFeed
+
+        self.trackers = TrackerFeed.for_run(self.run.path, self.run.name, config.output.report_to,
+                                            config.model_dump(mode="json"), self.run.config_path.read_text(),
+                                            self.run.events_path, warn=lambda message: self.log(message, "warning"))
+        self.events.listeners.append(self.trackers)
+        self.log(f"reporting to {', '.join(config.output.report_to)} in {self.run.path}")
 
     def _preflight(self, config: Any, stages: list[Any]) -> None:
         """Refuse what would fail, and leave out what only scores samples and cannot, before any model loads
