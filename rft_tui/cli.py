@@ -25,6 +25,7 @@ from engine.contract.presets import load_config
 from engine.contract.run_summary import summarize
 from engine.contract.runs import RunDir, create_run, default_runs_dir, find_run, is_whole_model, list_runs
 from engine.contract.user_traceback import keep_full, user_report
+from engine.tracking import open_hints
 from rft_tui.eval_command import add_parser as add_eval_parser, cmd_eval
 from rft_tui.export_command import add_parser as add_export_parser, cmd_export
 from rft_tui.follow import follow
@@ -188,6 +189,8 @@ def cmd_runs(args: argparse.Namespace, console: Console) -> int:
         started = datetime.fromtimestamp(s.started_at).strftime("%m-%d %H:%M") if s.started_at else "-"
         table.add_row(s.name, s.state, s.method, s.model, s.progress, loss, s.best_text, started)
     console.print(table)
+    for hint in open_hints([run.path for run in runs], runs_dir):
+        console.print(f"open in {hint}", style="dim", highlight=False)
     return EXIT_OK
 
 

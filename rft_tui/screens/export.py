@@ -1,7 +1,9 @@
-"""Export a run: pick the format, the checkpoint and the quantisation; watch the checks pass.
+"""Export a run: pick the format, the checkpoint and the quantisation; watch the checks pass; push to the Hub.
 
 The work runs in ``python -m engine.export`` (see ``rft_tui.export_client``);
-an export that already exists is replaced only after a yes.
+an export that already exists is replaced only after a yes. A Hub repo typed
+in (checked as it is typed) sends the export there once it has passed its
+checks; an export made before is pushed as it is.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, Select, Static
 
-from engine.export import FORMATS, GGUF_QUANTS, export_dir, source_dir, sources
+from engine.contract.hub_repo import repo_id_problem
 from engine.contract.runs import RunDir, is_whole_model
+from engine.export import FORMATS, GGUF_QUANTS, export_dir, source_dir, sources
 from rft_tui.screens.confirm import Confirm
 from rft_tui.widgets.key_footer import KeyFooter
 
@@ -55,13 +58,28 @@ class ExportScreen(ModalScreen[None]):
                              value=available[0] if available else "", allow_blank=False, id="export-source")
                 yield Select([(q, q) for q in GGUF_QUANTS], value="q8_0", allow_blank=False, id="export-quant")
             yield Static("", id="export-target")
+            with Horizontal(id="export-hub-row"):
+                yield Input(placeholder="push to the Hugging Face Hub as ORG/NAME (optional)", id="export-hub")
+                yield Checkbox("private", id="export-private")
+            yield Static("", id="export-hub-check")
             yield Button("Export", id="export-go", variant="primary", disabled=not available)
+            upload = ProgressBar(id="export-upload", show_eta=False)
+            upload.display = False  # until a push starts sending bytes
+            yield upload
             yield Static("", id="export-log")
         # Its own keys over the runs screen's, which do nothing while the dialog is open.
         yield KeyFooter()
 
     def on_mount(self) -> None:
         self._update_target()
+
+    @property
+    def hub_repo(self) -> str:
+        return self.query_one("#export-hub", Input).value.strip()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "export-hub":
+            self._update_target()
 
     def _choice(self) -> tuple[str, str, str]:
         return (self.query_one("#export-format", Select).value, self.query_one("#export-source", Select).value,
@@ -74,8 +92,20 @@ class ExportScreen(ModalScreen[None]):
             self.query_one("#export-target", Static).update(Text("The run has saved no adapter yet.", style="yellow"))
             return
         target = export_dir(self.run, fmt, source, quant)
-        note = Text(" (exists: exporting again asks first)", style="yellow") if target.exists() else Text("")
+        repo, go = self.hub_repo, self.query_one("#export-go", Button)
+        problem = repo_id_problem(repo) if repo else None
+        if target.exists():
+            note = Text(" (exists: it is pushed as it is)" if repo else " (exists: exporting again asks first)",
+                        style="yellow")
+        else:
+            note = Text("")
         self.query_one("#export-target", Static).update(Text.assemble(("to ", "dim"), str(target), note))
+        check = Text(problem, style="red") if problem else \
+            Text(f"then pushed to https://huggingface.co/{repo} with your HF_TOKEN or `hf auth login` token",
+                 style="dim") if repo else Text("")
+        self.query_one("#export-hub-check", Static).update(check)
+        go.label = ("Push" if target.exists() else "Export and push") if repo else "Export"
+        go.disabled = self.running or bool(problem)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         self._update_target()
@@ -85,6 +115,9 @@ class ExportScreen(ModalScreen[None]):
             return
         fmt, source, quant = self._choice()
         target = export_dir(self.run, fmt, source, quant)
+        if target.exists() and self.hub_repo:
+            self._start(fmt, source, quant, replace=False, push_existing=True)
+            return
         if target.exists():
             def answered(yes: bool | None) -> None:
                 if yes:
@@ -95,19 +128,23 @@ class ExportScreen(ModalScreen[None]):
             return
         self._start(fmt, source, quant, replace=False)
 
-    def _start(self, fmt: str, source: str, quant: str, replace: bool) -> None:
+    def _start(self, fmt: str, source: str, quant: str, replace: bool, push_existing: bool = False) -> None:
         self.running = True
         self.query_one("#export-go", Button).disabled = True
-        self.lines, self.last = [], Text(f"exporting {fmt} from {source}…", style="dim")
+        doing = f"pushing the {fmt} export made before" if push_existing else f"exporting {fmt} from {source}"
+        self.lines, self.last = [], Text(f"{doing}…", style="dim")
         self._show()
-        self._export(fmt, source, quant, replace)
+        self._export(fmt, source, quant, replace, self.hub_repo or None,
+                     self.query_one("#export-private", Checkbox).value, push_existing)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
-    def _export(self, fmt: str, source: str, quant: str, replace: bool) -> None:
+    def _export(self, fmt: str, source: str, quant: str, replace: bool, push_to: str | None, private: bool,
+                push_existing: bool) -> None:
         from rft_tui.export_client import run_export
 
         result = run_export(self.run, fmt, source, quant, replace,
-                            on_event=lambda event: self.app.call_from_thread(self.on_export_event, event))
+                            on_event=lambda event: self.app.call_from_thread(self.on_export_event, event),
+                            push_to=push_to, private=private, push_existing=push_existing)
         self.app.call_from_thread(self.on_export_event, result)
 
     def on_export_event(self, event: dict[str, Any]) -> None:
@@ -117,9 +154,16 @@ class ExportScreen(ModalScreen[None]):
         elif kind == "check":
             mark = ("✓ ", "green") if event["ok"] else ("✗ ", "red")
             self.lines.append(Text.assemble(mark, (event["name"], "bold"), f": {event['detail']}"))
+        elif kind == "upload":
+            bar = self.query_one("#export-upload", ProgressBar)
+            bar.display = True
+            bar.update(total=event["total"] or 1, progress=event["sent"])
         elif kind == "done":
             self.last = Text(f"exported to {event['path']} ({event['size_bytes'] / 1e6:.1f} MB in "
                              f"{event['seconds']:.1f} s)", style="bold green")
+            if pushed := event.get("pushed"):
+                self.last = Text(f"pushed {pushed['files']} files ({pushed['size_bytes'] / 1e6:.1f} MB) to "
+                                 f"{pushed['url']}{' (private)' if pushed['private'] else ''}", style="bold green")
             self._finish()
         elif kind == "error":
             from engine.contract.user_traceback import user_report

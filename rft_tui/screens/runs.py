@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 
 from engine.contract.run_summary import RunSummarizer
 from engine.contract.runs import RunDir, list_runs
+from engine.tracking import open_hints
 from rft_tui.screens.compare import CompareScreen
 from rft_tui.widgets.key_footer import KeyFooter
 
@@ -41,6 +42,7 @@ class RunsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-title")
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="runs-trackers")  # how to open what output.report_to's trackers wrote
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -68,6 +70,8 @@ class RunsScreen(Screen):
                           s.best_text, started, key=str(run.path))
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
+        hints = open_hints([run.path for run in runs], runs_dir)
+        self.query_one("#runs-trackers", Static).update("\n".join(f"open in {hint}" for hint in hints))
 
     def _cursor_run(self) -> str | None:
         table = self.query_one(DataTable)

@@ -30,6 +30,7 @@ from engine.contract.config import (
     config_from_dict,
 )
 from engine.contract.distributed_config import DistributedConfig
+from engine.contract.output_config import OutputConfig
 from engine.contract.presets import check_name, delete_preset, save_preset
 from engine.methods import METHODS
 from engine.planning.preflight import Report, check as preflight_check
@@ -48,7 +49,7 @@ from rft_tui.widgets.verdict import Verdict, verdict_lines
 PANES = {"parameters": "tab-parameters", "rewards": "tab-rewards", "dataset check": "tab-dataset"}
 FORM_SECTIONS = (("model", ModelConfig), ("dataset", DatasetConfig), ("training", TrainingConfig),
                  ("lora", LoraConfig), ("eval", EvalConfig))
-AFTER_METHOD = (("distributed", DistributedConfig),)  # rarely changed: last in the bar
+AFTER_METHOD = (("distributed", DistributedConfig), ("output", OutputConfig))  # rarely changed: last in the bar
 
 
 class SetupScreen(FieldPickers, Screen):

@@ -30,13 +30,26 @@ HOW_TO_MOVE = ("Tab and shift+Tab move between fields; esc leaves a field for th
                "picks a section and the letter keys below work. The focused field's help shows here.")
 
 
+# The method list on the left picks the method; the app's runs folder (``rft --runs-dir``) is where its runs go.
+NOT_IN_FORM = {"method.name", "output.runs_dir"}
+
+
 def _choices(annotation: Any) -> list[str] | None:
     if typing.get_origin(annotation) is typing.Literal:
         return [str(a) for a in typing.get_args(annotation)]
     return None
 
 
+def _words(annotation: Any) -> bool:
+    """A list of words from a fixed set (``list[Literal[...]]``): typed as one line, 'tensorboard, wandb'."""
+    if typing.get_origin(annotation) is not list:
+        return False
+    return all(typing.get_origin(arg) is typing.Literal for arg in typing.get_args(annotation))
+
+
 def _scalar(annotation: Any) -> bool:
+    if _words(annotation):
+        return True
     args = typing.get_args(annotation)
     kinds = set(args) - {type(None)} if args else {annotation}
     # A word among numbers (``int | Literal["auto"]``) is typed like any other text.
@@ -82,15 +95,15 @@ class ConfigForm(Vertical):
         for prefix, model, current in sections:
             self.section_names.append(prefix)
             for name, info in model.model_fields.items():
-                if (prefix == "method" and name == "name") or \
-                        not (_scalar(info.annotation) or _choices(info.annotation)):
+                if f"{prefix}.{name}" in NOT_IN_FORM or not (_scalar(info.annotation) or _choices(info.annotation)):
                     continue
                 path = f"{prefix}.{name}"
                 self.fields[path] = Field(path, prefix, name, info.annotation, info.description or "", info.default)
                 self._path_of[_dom_id(path)] = path
                 value = getattr(current, name)
                 self.raw[path] = bool(value) if info.annotation is bool else \
-                    str(value) if _choices(info.annotation) else "" if value is None else str(value)
+                    str(value) if _choices(info.annotation) else ", ".join(value) if _words(info.annotation) \
+                    else "" if value is None else str(value)
         self.active = active if active in self.section_names else self.section_names[0]
         self.problems: dict[str, str] = {}
 

@@ -27,7 +27,7 @@ def test_arrows_and_clicks_pick_the_shown_section(tmp_path):
             assert app.screen.query(f"#{_dom_id('dataset.source')}") and not app.screen.query(f"#{_dom_id('model.name')}")
             await pilot.press("left", "left")  # past the first section: wraps round to the last
             await pilot.pause()
-            assert form.active == "distributed"
+            assert form.active == "output"
             # A click on a name shows that section: "lora" starts after three names and their gaps.
             x = bar.styles.padding.left + sum(len(name) + GAP for name in ("model", "dataset", "training")) + 1
             await pilot.click("#form-sections", offset=(x, 0))
