@@ -3,7 +3,8 @@
 Nothing is sent unless the user gave W&B a key: without one the run is
 written in offline mode, for ``wandb sync`` later. The W&B run id is the rft
 run's name, so a resumed run continues the same W&B run; W&B takes steps only
-forward, so a resumed run sends each step once.
+forward, so a resumed run sends each step once, and the stages of a run of
+several are drawn against their own step.
 """
 
 from __future__ import annotations
@@ -38,13 +39,27 @@ class WandbSink:
                                id=wandb_run_id(run_name), dir=str(folder.parent), config=config, mode=mode,
                                resume="allow", settings=wandb.Settings(console="off", silent=True))
 
+        self._stages: set[str] = set()
+
+    def _log(self, stage: str | None, step: int, values: dict[str, Any]) -> None:
+        if stage is None:
+            self._run.log(values, step=step)
+            return
+        # A later stage counts its steps from 1 again, and W&B's own step only goes forward: each stage's
+        # metrics are drawn against the stage's step instead.
+        if stage not in self._stages:
+            self._run.define_metric(f"{stage}/step")
+            self._run.define_metric(f"{stage}/*", step_metric=f"{stage}/step")
+            self._stages.add(stage)
+        self._run.log({**values, f"{stage}/step": step})
+
     def scalars(self, stage: str | None, step: int, values: dict[str, float]) -> None:
-        self._run.log({tag(stage, name): value for name, value in values.items()}, step=step)
+        self._log(stage, step, {tag(stage, name): value for name, value in values.items()})
 
     def samples(self, stage: str | None, step: int, rows: list[dict[str, Any]], name: str = "samples") -> None:
         table = self._wandb.Table(columns=list(SAMPLE_COLUMNS), data=[[row.get(c) for c in SAMPLE_COLUMNS]
                                                                       for row in rows])
-        self._run.log({tag(stage, name): table}, step=step)
+        self._log(stage, step, {tag(stage, name): table})
 
     def resumed(self, stage: str | None, step: int) -> None:
         pass  # the feed sends each step once

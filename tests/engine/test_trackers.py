@@ -82,14 +82,19 @@ def test_a_tracker_that_is_not_installed_is_refused_before_the_model_loads(tiny_
     assert lack.path == "output.report_to" and "pip install" in lack.message and "wandb" in lack.message
 
 
+def _trackio_logs(run: RunDir, monkeypatch) -> list[dict]:
+    """What trackio's own reader finds in the run's store (trackio fixes its folder when first imported)."""
+    from trackio import sqlite_storage
+
+    monkeypatch.setattr(sqlite_storage, "TRACKIO_DIR", run.path / "trackio")
+    return sqlite_storage.SQLiteStorage.get_logs("rft", run.name)
+
+
 @pytest.mark.skipif(not importable("trackio"), reason="trackio is not installed here")
-def test_trackios_store_reads_back_the_events_values(tiny_model_dir, tmp_path):
+def test_trackios_store_reads_back_the_events_values(tiny_model_dir, tmp_path, monkeypatch):
     run, _ = start_run(_config(tiny_model_dir, tmp_path / "runs", ["trackio"], max_steps=6))
     assert wait_final(run, timeout=300).state == "done"
-    os.environ["TRACKIO_DIR"] = str(run.path / "trackio")
-    from trackio.sqlite_storage import SQLiteStorage
-
-    logs = SQLiteStorage.get_logs("rft", run.name)
+    logs = _trackio_logs(run, monkeypatch)
     loss = {row["step"]: row["loss"] for row in logs if "loss" in row}
     assert loss == pytest.approx(_canonical(run, "metrics", "loss"))
     assert {row["step"]: row["eval_loss"] for row in logs if "eval_loss" in row} == \
@@ -137,3 +142,65 @@ def test_wandb_writes_offline_files_that_hold_the_events_values(tiny_model_dir, 
             if "loss" in items:
                 loss[items["_step"]] = items["loss"]
     assert loss == pytest.approx(_canonical(run, "metrics", "loss"))
+
+
+@pytest.mark.skipif(not (importable("trackio") and importable("wandb")), reason="trackio or wandb is not installed")
+def test_each_stage_of_a_two_stage_run_keeps_its_own_curves_in_every_tracker(tiny_model_dir, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    config = tiny_config(tiny_model_dir, tmp_path / "runs", dataset={"source": "builtin:arithmetic-prompts"},
+                         method={"name": "rm_ppo", "rm_steps": 3, "max_new_tokens": 8}, eval={"every": 0},
+                         training={"max_steps": 2, "batch_size": 2}, output={"report_to": ["tensorboard", "trackio",
+                                                                                           "wandb"]})
+    run, _ = start_run(config)
+    assert wait_final(run, timeout=300).state == "done", run.log_path.read_text()[-3000:]
+    assert not [e for e in read_events(run.events_path) if e["type"] == "log" and e.get("level") == "warning"
+                and "stopped receiving" in e["message"]]
+    by_stage = {stage: {e["step"]: e["values"]["loss"] for e in read_events(run.events_path)
+                        if e["type"] == "metrics" and e.get("stage") == stage and "loss" in e["values"]}
+                for stage in ("rm", "ppo")}
+    assert list(by_stage["rm"]) == [1, 2, 3] and list(by_stage["ppo"]) == [1, 2]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for stage, losses in by_stage.items():
+        reader = EventAccumulator(str(run.path / "tensorboard" / stage))
+        reader.Reload()
+        assert {e.step: e.value for e in reader.Scalars("loss")} == pytest.approx(losses, rel=1e-6)
+    logs = _trackio_logs(run, monkeypatch)
+    assert {row["step"]: row["rm/loss"] for row in logs if "rm/loss" in row} == pytest.approx(by_stage["rm"])
+    [offline] = list((run.path / "wandb").glob("offline-run-*/run-*.wandb"))
+    ppo = {}
+    for record in _wandb_records(offline):
+        if record.WhichOneof("record_type") == "history":
+            items = {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
+            if "ppo/loss" in items:
+                ppo[items["ppo/step"]] = items["ppo/loss"]
+    assert ppo == pytest.approx(by_stage["ppo"])
+
+
+@pytest.mark.skipif(not (importable("trackio") and importable("wandb")), reason="trackio or wandb is not installed")
+def test_a_stopped_and_resumed_run_has_each_step_once_in_every_tracker(tiny_model_dir, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    run, _ = start_run(_config(tiny_model_dir, tmp_path / "runs", ["tensorboard", "trackio", "wandb"]))
+    wait_for(run, lambda s: s.step >= 4, timeout=300, what="step 4")
+    run.send_command("stop")
+    assert wait_final(run, timeout=300).state == "stopped"
+    resume_run(run)
+    assert wait_final(run, timeout=300).state == "done"
+    want = _canonical(run, "metrics", "loss")
+    assert list(want) == list(range(1, 13))
+
+    assert [step for step, _ in _tensorboard(run, "loss")] == list(want)
+    trackio_steps = [row["step"] for row in _trackio_logs(run, monkeypatch) if "loss" in row]
+    assert trackio_steps == list(want)
+    wandb_steps = []
+    for offline in sorted((run.path / "wandb").glob("offline-run-*/run-*.wandb")):  # one file per attempt
+        for record in _wandb_records(offline):
+            if record.WhichOneof("record_type") == "history":
+                items = {i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in record.history.item}
+                if "loss" in items:
+                    wandb_steps.append(items["_step"])
+    assert wandb_steps == list(want)
