@@ -127,27 +127,30 @@ def _wandb_records(path) -> list:
     return records
 
 
-@pytest.mark.skipif(not importable("wandb"), reason="wandb is not installed here")
-def test_wandb_writes_offline_files_that_hold_the_events_values(tiny_model_dir, tmp_path, monkeypatch):
+def _wandb_history(run: RunDir) -> list[dict]:
+    """Every history row W&B wrote offline for the run, attempt after attempt (one file each)."""
     import json
 
+    rows = []
+    for offline in sorted((run.path / "wandb").glob("offline-run-*/run-*.wandb")):
+        for record in _wandb_records(offline):
+            if record.WhichOneof("record_type") == "history":
+                rows.append({i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in record.history.item})
+    return rows
+
+
+@pytest.mark.skipif(not importable("wandb"), reason="wandb is not installed here")
+def test_wandb_writes_offline_files_that_hold_the_events_values(tiny_model_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)  # without a key nothing may be sent
     run, _ = start_run(_config(tiny_model_dir, tmp_path / "runs", ["wandb"], max_steps=6))
     assert wait_final(run, timeout=300).state == "done"
-    [offline] = list((run.path / "wandb").glob("offline-run-*/run-*.wandb"))
-    loss = {}
-    for record in _wandb_records(offline):
-        if record.WhichOneof("record_type") == "history":
-            items = {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
-            if "loss" in items:
-                loss[items["_step"]] = items["loss"]
+    assert len(list((run.path / "wandb").glob("offline-run-*/run-*.wandb"))) == 1
+    loss = {row["_step"]: row["loss"] for row in _wandb_history(run) if "loss" in row}
     assert loss == pytest.approx(_canonical(run, "metrics", "loss"))
 
 
 @pytest.mark.skipif(not (importable("trackio") and importable("wandb")), reason="trackio or wandb is not installed")
 def test_each_stage_of_a_two_stage_run_keeps_its_own_curves_in_every_tracker(tiny_model_dir, tmp_path, monkeypatch):
-    import json
-
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     config = tiny_config(tiny_model_dir, tmp_path / "runs", dataset={"source": "builtin:arithmetic-prompts"},
                          method={"name": "rm_ppo", "rm_steps": 3, "max_new_tokens": 8}, eval={"every": 0},
@@ -169,20 +172,12 @@ def test_each_stage_of_a_two_stage_run_keeps_its_own_curves_in_every_tracker(tin
         assert {e.step: e.value for e in reader.Scalars("loss")} == pytest.approx(losses, rel=1e-6)
     logs = _trackio_logs(run, monkeypatch)
     assert {row["step"]: row["rm/loss"] for row in logs if "rm/loss" in row} == pytest.approx(by_stage["rm"])
-    [offline] = list((run.path / "wandb").glob("offline-run-*/run-*.wandb"))
-    ppo = {}
-    for record in _wandb_records(offline):
-        if record.WhichOneof("record_type") == "history":
-            items = {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
-            if "ppo/loss" in items:
-                ppo[items["ppo/step"]] = items["ppo/loss"]
+    ppo = {row["ppo/step"]: row["ppo/loss"] for row in _wandb_history(run) if "ppo/loss" in row}
     assert ppo == pytest.approx(by_stage["ppo"])
 
 
 @pytest.mark.skipif(not (importable("trackio") and importable("wandb")), reason="trackio or wandb is not installed")
 def test_a_stopped_and_resumed_run_has_each_step_once_in_every_tracker(tiny_model_dir, tmp_path, monkeypatch):
-    import json
-
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     run, _ = start_run(_config(tiny_model_dir, tmp_path / "runs", ["tensorboard", "trackio", "wandb"]))
     wait_for(run, lambda s: s.step >= 4, timeout=300, what="step 4")
@@ -196,11 +191,4 @@ def test_a_stopped_and_resumed_run_has_each_step_once_in_every_tracker(tiny_mode
     assert [step for step, _ in _tensorboard(run, "loss")] == list(want)
     trackio_steps = [row["step"] for row in _trackio_logs(run, monkeypatch) if "loss" in row]
     assert trackio_steps == list(want)
-    wandb_steps = []
-    for offline in sorted((run.path / "wandb").glob("offline-run-*/run-*.wandb")):  # one file per attempt
-        for record in _wandb_records(offline):
-            if record.WhichOneof("record_type") == "history":
-                items = {i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in record.history.item}
-                if "loss" in items:
-                    wandb_steps.append(items["_step"])
-    assert wandb_steps == list(want)
+    assert [row["_step"] for row in _wandb_history(run) if "loss" in row] == list(want)
