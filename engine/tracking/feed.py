@@ -56,9 +56,16 @@ class TrackerFeed:
     @classmethod
     def for_run(cls, run_dir: Path, run_name: str, names: list[str], config: dict[str, Any], config_text: str,
                 events_path: Path, warn: Callable[[str], None]) -> "TrackerFeed":
-        """Open each named tracker for a run; the events already in ``events_path`` are earlier attempts'."""
-        return cls({name: open_sink(name, run_dir, run_name, config, config_text) for name in names},
-                   read_events(events_path), warn)
+        """Open each named tracker for a run; the events already in ``events_path`` are earlier attempts'. A
+        tracker that will not open is left out with a warning: the run trains without it."""
+        sinks = {}
+        for name in names:
+            try:
+                sinks[name] = open_sink(name, run_dir, run_name, config, config_text)
+            except Exception as error:
+                warn(f"{name} could not be opened, so this run does not report to it: {type(error).__name__}: "
+                     f"{error}")
+        return cls(sinks, read_events(events_path), warn)
 
     def __call__(self, event: dict[str, Any]) -> None:
         if self._busy or not self.sinks:

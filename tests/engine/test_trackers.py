@@ -192,3 +192,32 @@ def test_a_stopped_and_resumed_run_has_each_step_once_in_every_tracker(tiny_mode
     trackio_steps = [row["step"] for row in _trackio_logs(run, monkeypatch) if "loss" in row]
     assert trackio_steps == list(want)
     assert [row["_step"] for row in _wandb_history(run) if "loss" in row] == list(want)
+
+
+def test_a_tracker_that_fails_is_left_out_with_a_warning_and_the_others_go_on(tmp_path):
+    class Broken:
+        replaces_resumed_steps = False
+
+        def scalars(self, stage, step, values):
+            raise OSError("disk quota exceeded")
+
+    class Kept:
+        replaces_resumed_steps = False
+
+        def __init__(self):
+            self.steps = []
+
+        def scalars(self, stage, step, values):
+            self.steps.append(step)
+
+    from engine.tracking.feed import TrackerFeed
+
+    warnings, kept = [], Kept()
+    feed = TrackerFeed({"wandb": Broken(), "trackio": kept}, earlier=[{"type": "metrics", "step": 1}],
+                       warn=warnings.append)
+    for step in (1, 2, 3):  # step 1 is an earlier attempt's: not sent again
+        feed({"type": "metrics", "step": step, "values": {"loss": 1.0}})
+    assert kept.steps == [2, 3] and list(feed.sinks) == ["trackio"]
+    assert len(warnings) == 1 and "wandb stopped receiving" in warnings[0] and "disk quota" in warnings[0]
+    missing = TrackerFeed.for_run(tmp_path, "run", ["nonesuch"], {}, "", tmp_path / "events.jsonl", warnings.append)
+    assert missing.sinks == {} and "nonesuch could not be opened" in warnings[-1]
