@@ -177,7 +177,8 @@ def test_a_real_runs_progress_never_runs_ahead_of_its_charts(tiny_model_dir, tmp
                 charted = loss.steps[-1] if loss and loss.steps else 0
                 assert f" {charted}/" in _header(app), (charted, watch.status.step, _header(app))
                 ticks += 1
-            await pilot.pause(0.5)
+            # An empty footer (not yet redrawn) would pass the last check without meaning anything.
+            await _until(pilot, lambda: "samples full screen" in _footer_keys(app), timeout=20, what="the footer")
             assert watch.status.state == "done" and " 6/6 steps" in _header(app) and ticks > 0
             assert "stop & save" not in _footer_keys(app)
 

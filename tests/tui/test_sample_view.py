@@ -19,6 +19,7 @@ from rft_tui.screens.dashboard import DashboardScreen
 from rft_tui.screens.sample import SampleScreen
 from rft_tui.widgets.samples_panel import SamplesPanel
 from tests.fixtures.fake_runs import T0, grpo_run, oom_adjusted_run
+from tests.tui.test_app import _until
 
 SIZE = (120, 36)
 LONG_PROMPT = "A train leaves at 9:00 and travels 60 km at 40 km/h.\nWhen does it arrive? Show [your] work."
@@ -48,10 +49,12 @@ def test_enter_opens_the_whole_sample_with_every_score_and_esc_goes_back(tmp_pat
     async def scenario() -> None:
         app = RftApp(runs_dir=tmp_path / "runs", open_run=run)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause(0.5)
             table = app.screen.query_one(SamplesPanel)
+            # The footer redraws a moment after focus lands; a loaded CI machine takes longer than 0.5 s.
+            await _until(pilot, lambda: "read sample" in [k.description for k in app.screen.query(FooterKey)],
+                         timeout=20, what="the footer to offer 'read sample'")
             assert str(table.get_row_at(table.cursor_row)[2]).endswith("…")  # the table shows its start only
-            assert app.focused is table and "read sample" in [k.description for k in app.screen.query(FooterKey)]
+            assert app.focused is table
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, SampleScreen)
