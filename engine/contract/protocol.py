@@ -63,7 +63,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 SCHEMA_VERSION = 1
 
@@ -144,32 +144,43 @@ class JsonLinesTail:
     offset: int = 0
     skipped: int = field(default=0)
 
+    # Whether the last ``read_lines`` stopped at its byte limit, with more of the file unread.
+    more: bool = field(default=False)
+
     def read_new(self) -> list[dict[str, Any]]:
         """Objects appended since the last call; a torn last line waits for its newline."""
+        return [event for event in map(self.parse_line, self.read_lines()) if event is not None]
+
+    def read_lines(self, max_bytes: int | None = None) -> list[bytes]:
+        """The complete lines appended since the last call, unparsed; at most about ``max_bytes`` of
+        them (a longer single line is read whole), ``more`` telling whether the file goes on."""
         try:
             with open(self.path, "rb") as handle:
                 handle.seek(self.offset)
-                chunk = handle.read()
+                chunk = handle.read() if max_bytes is None else handle.read(max_bytes)
+                self.more = max_bytes is not None and len(chunk) == max_bytes
+                while self.more and b"\n" not in chunk:  # one line longer than the limit
+                    piece = handle.read(max_bytes)
+                    chunk += piece
+                    self.more = len(piece) == max_bytes
         except FileNotFoundError:
+            self.more = False
             return []
         end = chunk.rfind(b"\n")
         if end < 0:
             return []
         self.offset += end + 1
-        return list(self._parse(chunk[: end + 1]))
+        return [line for line in chunk[: end + 1].splitlines() if line.strip()]
 
-    def _parse(self, chunk: bytes) -> Iterator[dict[str, Any]]:
-        for line in chunk.splitlines():
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                # A line torn by a kill and then followed by later writes: skip it.
-                self.skipped += 1
-                continue
-            if isinstance(event, dict):
-                yield event
+    def parse_line(self, line: bytes) -> dict[str, Any] | None:
+        """One line's object; None (and counted in ``skipped``) for a line that is not one."""
+        try:
+            event = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            # A line torn by a kill and then followed by later writes: skip it.
+            self.skipped += 1
+            return None
+        return event if isinstance(event, dict) else None
 
 
 class EventTail(JsonLinesTail):
