@@ -11,22 +11,38 @@ own are placed at even fractions of the data's range, so their labels are odd
 numbers and a short chart drops some of them; round ones are spaced evenly on
 screen only when their intervals divide the axis's rows; a step is a whole
 number, so its axis is too.
+
+A figure is built (plotext's ``build`` and the ANSI read back into ``Text``) in
+one thread beside the event loop: on a small CPU a figure takes 30–50 ms, which
+held every key and redraw while four charts were drawn at the end of a replay.
+``show`` copies what the figure draws into a ``FigurePlan`` (the series go on
+growing on the event loop) and ``draw_figure`` thins it, plots it on a fresh
+plotext ``Plot`` and builds it there. The chart shows its last figure until the
+new one is in, and a show that comes while a build runs replaces the one
+waiting, so a chart never falls behind by more than one figure.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
+from rich.text import Text
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 
 from rft_tui.run_watch import Series
 
-# Columns assumed before the chart has been laid out (the first draw of a replay).
-DEFAULT_COLUMNS = 200
-DEFAULT_ROWS = 6
 # Steps a person reads at a glance: 1, 2, 2.5 or 5 times a power of ten.
 NICE_FACTORS = (1.0, 2.0, 2.5, 5.0)
 NOT_LOGGED = "not logged by this method"
+
+SWITCH_INTERVAL_S = 0.001
+_builder: ThreadPoolExecutor | None = None  # the one thread every chart's figures are built in
 
 
 def nice_ticks(lo: float, hi: float, most: int, whole: bool = False) -> list[float]:
@@ -120,6 +136,71 @@ def thin(steps: list[int], values: list[float], columns: int) -> tuple[list[int]
     return [steps[i] for i in order], [values[i] for i in order]
 
 
+@dataclass
+class Line:
+    """One series of a figure: its steps and values, as they were when the figure was asked for."""
+
+    steps: list[int]
+    values: list[float]
+    label: str
+    side: str = "left"  # the y axis it is read on
+
+
+@dataclass
+class FigurePlan:
+    """What one figure shows, at a size in cells, in a plotext theme."""
+
+    width: int
+    height: int
+    theme: str
+    title: str = ""  # the line above the plot: a note, or why there is nothing to plot
+    lines: list[Line] = field(default_factory=list)
+    band: tuple[list[float], list[float]] | None = None  # (mean, spread) along the first line's steps
+
+
+def _axes(plot: Plot, spans: dict[str, list[float]], steps: list[list[int]], rows: int, width: int) -> None:
+    """Round ticks on each y axis (as many as ``rows`` hold apart) and whole steps on x."""
+    for side, span in spans.items():
+        ticks = row_ticks(min(span), max(span), rows)
+        plot.ylim(ticks[0], ticks[-1], yside=side)
+        plot.yticks(ticks, tick_labels(ticks), yside=side)
+    first, last = min(s[0] for s in steps), max(s[-1] for s in steps)
+    ticks = nice_ticks(first, last, max(2, min(8, width // (len(str(last)) + 5))), whole=True)
+    if last > first:  # the axis ends at the steps logged, labelled at the round steps between
+        ticks = [t for t in ticks if first <= t <= last] or [first, last]
+    plot.xlim(ticks[0] if last == first else first, ticks[-1] if last == first else last)
+    plot.xticks(ticks, [str(int(t)) for t in ticks])
+
+
+def draw_figure(plan: FigurePlan) -> tuple[Text, int]:
+    """The figure ``plan`` asks for, and how many points it handed plotext after thinning (run in the
+    builder thread: it reads nothing but ``plan``)."""
+    plot = Plot()
+    columns = 2 * plan.width  # braille: two dots across a cell
+    spans: dict[str, list[float]] = {}  # each y axis's lowest and highest value drawn
+    plotted = 0
+    if plan.band is not None:
+        mean, spread = plan.band
+        for sign in (1, -1):
+            steps, edge = thin(plan.lines[0].steps, [v + sign * s for v, s in zip(mean, spread)], columns)
+            plot.plot(steps, edge, color="gray", marker="braille")
+            plotted += len(edge)
+            spans.setdefault("left", []).extend((min(edge), max(edge)))
+    for line in plan.lines:
+        steps, values = thin(line.steps, line.values, columns)
+        plot.plot(steps, values, label=line.label, marker="braille", yside=line.side)
+        plotted += len(values)
+        spans.setdefault(line.side, []).extend((min(values), max(values)))
+    if plan.lines:
+        rows = plan.height - 3 - bool(plan.title)  # the frame and the x labels, and the title's line
+        _axes(plot, spans, [line.steps for line in plan.lines], rows, plan.width)
+    plot.title(plan.title)
+    plot.plotsize(plan.width, plan.height)
+    plot._set_size(plan.width, plan.height)  # as textual-plotext does: plotsize alone does not always resize
+    plot.theme(plan.theme)
+    return Text.from_ansi(plot.build()), plotted
+
+
 class MetricChart(PlotextPlot):
     """A chart of named series; with ``band`` the second series is drawn as ± around the first."""
 
@@ -132,27 +213,75 @@ class MetricChart(PlotextPlot):
         self.band = band
         self.right = right  # a series on its own right-hand axis (lr beside grad norm: other scales)
         self.points = 0  # how many logged points the last draw covers (tests read it)
-        self.plotted = 0  # how many points the last draw handed to plotext, after thinning
-        self.draws = 0  # how many times the figure was rebuilt (tests read it)
+        self.plotted = 0  # how many points the last figure built handed to plotext, after thinning
+        self.draws = 0  # how many times a figure was asked for (tests read it)
         self.drawn_names: list[str] = []  # the series the last draw shows (tests read it)
         self._drawn: tuple | None = None  # what the last draw showed, to skip a redraw that changes nothing
         self._shown: tuple[dict[str, Series], bool] | None = None  # the last show's arguments, for a resize
+        self._figure: Text = Text()  # the last figure built, what the chart shows
+        self._waiting: FigurePlan | None = None  # the next figure to build
+        self._building = False
+
+    @property
+    def figure_pending(self) -> bool:
+        """Whether a figure is being built or waits to be: what the chart shows is not yet its last show's
+        (a chart not laid out builds nothing until it is, and has nothing pending)."""
+        return self._building or (self._waiting is not None and self._waiting.width > 0)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.border_title = self.title
-        self._empty()
+        self._draw(FigurePlan(0, 0, "", title="waiting for the first step…"))
 
     def on_resize(self) -> None:
-        # A screen's first draw comes before its layout, with assumed rows and columns: the ticks and
-        # the thinning are redone for the real size at once, not on the owner's next timer tick.
+        # A screen's first draw comes before its layout: the ticks and the thinning are redone for the
+        # real size at once, not on the owner's next timer tick.
         if self._shown is not None:
             self.show(*self._shown)
+        elif self._waiting is not None:
+            self._draw(self._waiting)
 
-    def _empty(self) -> None:
-        self.plt.clear_data()
-        self.plt.clear_figure()
-        self.plt.title("waiting for the first step…")
+    def _register_theme(self, app_theme_name: str) -> None:
+        super()._register_theme(app_theme_name)
+        if self._shown is not None:  # a new theme: the figure is rebuilt in its colours
+            self._drawn = None
+            self.show(*self._shown)
+
+    def _draw(self, plan: FigurePlan) -> None:
+        """Have ``plan`` built at the chart's size; a plan still waiting is dropped for this one."""
+        plan.width, plan.height = self.size.width, self.size.height
+        plan.theme = self._get_plotext_theme_name(self.app.theme)
+        self._waiting = plan
+        if not self._building and plan.width and plan.height:  # else ``on_resize`` builds it laid out
+            self._build_next()
+
+    def _build_next(self) -> None:
+        global _builder
+        if _builder is None:
+            _builder = ThreadPoolExecutor(1, thread_name_prefix="rft-chart")
+            # The event loop, woken while a figure is built, waits for the interpreter lock up to this
+            # long (5 ms by default, which a few redraws in a row turned into a stall a person sees).
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+        plan, self._waiting = self._waiting, None
+        self._building = True
+        future = asyncio.get_running_loop().run_in_executor(_builder, draw_figure, plan)
+        future.add_done_callback(self._built)
+
+    def _built(self, future: asyncio.Future) -> None:
+        self._building = False
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            self._figure, self.plotted = future.result()
+        else:  # plotext failing on some data should cost one chart its figure, not the dashboard
+            self._figure, self.plotted = Text(f"this chart could not be drawn: {error}"), 0
+        if self._waiting is not None and self._waiting.width:
+            self._build_next()
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        return self._figure
 
     def _names(self, series: dict[str, Series]) -> list[str]:
         extra = sorted(n for n in series if self.prefix and n.startswith(self.prefix) and not n.endswith("_std"))
@@ -162,67 +291,34 @@ class MetricChart(PlotextPlot):
     def show(self, series: dict[str, Series], finished: bool = False) -> bool:
         """Redraw from the buffered series (``finished``: the run will log nothing more).
 
-        Returns whether the figure was rebuilt: not when neither the series it draws, nor the
-        run's end, nor the chart's width changed since the last draw.
+        Returns whether a new figure was asked for: not when neither the series it draws, nor the
+        run's end, nor the chart's size changed since the last draw.
         """
         self._shown = (series, finished)
         present = self._names(series)
-        columns = 2 * self.size.width or DEFAULT_COLUMNS  # braille: two dots across a cell
-        drawn = (finished, bool(series), columns, self.size.height, tuple(
+        drawn = (finished, bool(series), self.size.width, self.size.height, tuple(
             (name, len(series[name].values), series[name].steps[-1], series[name].values[-1]) for name in
             present + ([self.band] if self.band in series and series[self.band].values else [])))
         if drawn == self._drawn:
             return False
         self._drawn = drawn
         self.draws += 1
-        self.plt.clear_data()
-        self.plt.clear_figure()
         self.points = sum(len(series[name].values) for name in present)
         self.drawn_names = present
-        self.plotted = 0
         if not present:
-            if series:
-                self.plt.title(NOT_LOGGED)
-            else:
-                self.plt.title("no steps were logged" if finished else "waiting for the first step…")
-            self.refresh()
+            word = NOT_LOGGED if series else "no steps were logged" if finished else "waiting for the first step…"
+            self._draw(FigurePlan(0, 0, "", title=word))
             return True
         # What a method logs only in part gets its word too: a reward without one per function (RM).
         note = f"each function: {NOT_LOGGED}" if self.prefix and not any(
             name.startswith(self.prefix) for name in present) else ""
-        spans: dict[str, list[float]] = {}  # each y axis's lowest and highest value drawn
+        # Copies: the series grow (and are thinned) on the event loop while the figure is built.
+        plan = FigurePlan(0, 0, "", title=note, lines=[
+            Line(list(series[name].steps), list(series[name].values), f"{name} {series[name].values[-1]:.4g}",
+                 "right" if name == self.right else "left") for name in present])
         main = series[present[0]]
         if self.band and present[0] != self.right and self.band in series and \
                 len(series[self.band].values) == len(main.values):
-            spread = series[self.band].values
-            for sign in (1, -1):
-                steps, edge = thin(main.steps, [v + sign * s for v, s in zip(main.values, spread)], columns)
-                self.plt.plot(steps, edge, color="gray", marker="braille")
-                self.plotted += len(edge)
-                spans.setdefault("left", []).extend((min(edge), max(edge)))
-        for name in present:
-            s = series[name]
-            side = "right" if name == self.right else "left"
-            steps, values = thin(s.steps, s.values, columns)
-            self.plt.plot(steps, values, label=f"{name} {s.values[-1]:.4g}", marker="braille", yside=side)
-            self.plotted += len(values)
-            spans.setdefault(side, []).extend((min(values), max(values)))
-        self._axes(spans, [series[name].steps for name in present], note)
-        self.plt.title(note)
-        self.refresh()
+            plan.band = (plan.lines[0].values, list(series[self.band].values))
+        self._draw(plan)
         return True
-
-    def _axes(self, spans: dict[str, list[float]], steps: list[list[int]], note: str) -> None:
-        """Round ticks on each y axis (as many as the chart's rows hold apart) and whole steps on x."""
-        rows = self.size.height - 3 - bool(note) if self.size.height else DEFAULT_ROWS  # frame and x labels
-        for side, span in spans.items():
-            ticks = row_ticks(min(span), max(span), rows)
-            self.plt.ylim(ticks[0], ticks[-1], yside=side)
-            self.plt.yticks(ticks, tick_labels(ticks), yside=side)
-        first, last = min(s[0] for s in steps), max(s[-1] for s in steps)
-        width = self.size.width or DEFAULT_COLUMNS // 2
-        ticks = nice_ticks(first, last, max(2, min(8, width // (len(str(last)) + 5))), whole=True)
-        if last > first:  # the axis ends at the steps logged, labelled at the round steps between
-            ticks = [t for t in ticks if first <= t <= last] or [first, last]
-        self.plt.xlim(ticks[0] if last == first else first, ticks[-1] if last == first else last)
-        self.plt.xticks(ticks, [str(int(t)) for t in ticks])

@@ -37,6 +37,13 @@ async def _until(pilot, predicate, timeout: float = 120.0, what: str = "conditio
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def charts_drawn(pilot) -> None:
+    """Wait until every chart on the screen shows the figure of its last ``show`` (they are built in a
+    thread beside the event loop)."""
+    await _until(pilot, lambda: not any(c.figure_pending for c in pilot.app.screen.query(MetricChart)),
+                 timeout=30, what="the charts' figures")
+
+
 async def open_rewards(app: RftApp, pilot) -> None:
     """From Setup to the reward workbench as a person would: off the fields (where w is a letter), then w."""
     from rft_tui.screens.rewards import RewardsScreen

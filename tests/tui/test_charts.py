@@ -15,6 +15,7 @@ from rft_tui.app import RftApp
 from rft_tui.run_watch import Series
 from rft_tui.widgets.metric_chart import MetricChart, nice_ticks, thin, tick_labels
 from tests.fixtures.fake_runs import grpo_run
+from tests.tui.test_app import _until
 
 
 def test_thinning_keeps_each_columns_extremes_and_both_ends():
@@ -82,6 +83,7 @@ def test_a_chart_of_a_long_run_plots_at_most_two_points_a_column(tmp_path):
             await pilot.pause()
             assert chart.show({"loss": long}, finished=True)
             assert chart.points == 20_000
+            await _until(pilot, lambda: not chart.figure_pending, what="the chart's figure")
             assert 0 < chart.plotted <= 4 * chart.size.width
             assert not chart.show({"loss": long}, finished=True)  # the same series: no rebuild
 
@@ -120,9 +122,10 @@ def test_step_ticks_are_whole_numbers():
             assert ticks[0] <= lo and ticks[-1] >= hi
 
 
-def _axis_labels(chart: MetricChart, rows: list[int] | None = None) -> tuple[list[str], list[str]]:
-    """The y labels left of the axis and the x labels under it, as the chart renders them; ``rows``
-    gets the line each y label is on."""
+async def _axis_labels(pilot, chart: MetricChart, rows: list[int] | None = None) -> tuple[list[str], list[str]]:
+    """The y labels left of the axis and the x labels under it, as the chart renders them once its
+    figure is built; ``rows`` gets the line each y label is on."""
+    await _until(pilot, lambda: not chart.figure_pending, what="the chart's figure")
     lines = str(chart.render()).splitlines()
     found = [(i, m.group(1)) for i, line in enumerate(lines) if (m := re.match(r"\s*(\S+)┤", line))]
     if rows is not None:
@@ -146,7 +149,7 @@ def test_a_rendered_chart_labels_every_y_tick_evenly_and_steps_as_whole_numbers(
             await pilot.pause()
             for series in (loss, long):
                 assert chart.show({"loss": series}, finished=True)
-                y, x = _axis_labels(chart)
+                y, x = await _axis_labels(pilot, chart)
                 assert len(y) >= 3 and _even([float(label) for label in y]), y
                 assert len({len(label) for label in y}) == 1, y  # one number of decimals
                 assert len(x) >= 2 and all(label.isdigit() for label in x), x
@@ -173,7 +176,7 @@ def test_y_labels_sit_on_evenly_spaced_rows_whatever_the_charts_height(tmp_path)
                 for series in (kl, loss):
                     assert chart.show({"kl": series}, finished=True)
                     rows: list[int] = []
-                    y, _ = _axis_labels(chart, rows)
+                    y, _ = await _axis_labels(pilot, chart, rows)
                     gaps = {b - a for a, b in zip(rows, rows[1:])}
                     assert len(y) >= 2 and len(gaps) == 1, (height, y, rows)
                     assert _even([float(label) for label in y]), (height, y)

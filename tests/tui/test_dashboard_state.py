@@ -22,7 +22,7 @@ from rft_tui.screens.dashboard import DashboardScreen
 from rft_tui.widgets.metric_chart import MetricChart
 from tests.conftest import tiny_config
 from tests.fixtures.fake_runs import grpo_run, oom_adjusted_run
-from tests.tui.test_app import _until
+from tests.tui.test_app import _until, charts_drawn
 
 SIZE = (120, 36)
 
@@ -107,12 +107,14 @@ def test_a_chart_the_method_does_not_fill_says_so(tmp_path):
         app = RftApp(runs_dir=tmp_path / "runs", open_run=RunDir(sft))
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause(0.5)
+            await charts_drawn(pilot)
             for chart_id in ("chart-reward", "chart-kl"):
                 chart = app.screen.query_one(f"#{chart_id}", MetricChart)
                 assert chart.points == 0 and "not logged by this method" in str(chart.render())
             assert "not logged" not in str(app.screen.query_one("#chart-loss", MetricChart).render())
             app.screen.attach(RunDir(rm))
             await pilot.pause(0.5)
+            await charts_drawn(pilot)
             chart = app.screen.query_one("#chart-reward", MetricChart)
             # Three reward points of training, one eval reward after every 8 steps from step 0.
             assert chart.points == 3 + 1 and "each function: not logged by this method" in str(chart.render())

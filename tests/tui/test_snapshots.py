@@ -36,6 +36,13 @@ async def _checked(pilot) -> None:
                  what="the verdict")
 
 
+async def _drawn(pilot) -> None:
+    from tests.tui.test_app import charts_drawn
+
+    await pilot.pause()
+    await charts_drawn(pilot)
+
+
 def test_setup_screen(snap_compare, runs):
     assert snap_compare(RftApp(runs_dir="runs"), terminal_size=SIZE, run_before=_checked)
 
@@ -46,16 +53,19 @@ def test_runs_screen(snap_compare, runs):
 
 def test_dashboard_with_a_finished_grpo_run(snap_compare, runs):
     app = RftApp(runs_dir="runs", open_run=RunDir("runs/grpo-smollm2-135m-1121-0931"))
-    assert snap_compare(app, terminal_size=SIZE)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_drawn)
 
 
 def test_dashboard_with_a_failed_run(snap_compare, runs):
     app = RftApp(runs_dir="runs", open_run=RunDir("runs/dpo-smollm2-135m-1121-0940"))
-    assert snap_compare(app, terminal_size=SIZE)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_drawn)
 
 
 def test_two_runs_overlaid(snap_compare, runs):
     grpo_run(runs, name="grpo-smollm2-135m-1121-1012", steps=16, created=300, pace=0.3)
     # Newest first: the failed DPO run, then the two GRPO runs, which are marked and overlaid.
-    assert snap_compare(RftApp(runs_dir="runs"), terminal_size=SIZE,
-                        press=["r", "down", "space", "down", "space", "o"])
+    async def overlay(pilot) -> None:  # the keys here, not in ``press``: that comes after ``run_before``
+        await pilot.press("r", "down", "space", "down", "space", "o")
+        await _drawn(pilot)
+
+    assert snap_compare(RftApp(runs_dir="runs"), terminal_size=SIZE, run_before=overlay)
