@@ -14,26 +14,28 @@ from textual.binding import Binding
 
 from engine.contract.config import RunConfig
 from engine.contract.runs import RunDir, default_runs_dir
+from rft_tui.gc_pauses import settle
+from rft_tui.screen_open import styled_now, warm_imports
 from rft_tui.screens.setup import SetupScreen
 
 
 def _runs_screen():
     from rft_tui.screens.runs import RunsScreen
 
-    return RunsScreen()
+    return styled_now(RunsScreen())
 
 
 def _rewards_screen():
     from rft_tui.screens.rewards import RewardsScreen
 
-    return RewardsScreen()
+    return styled_now(RewardsScreen())
 
 
 def _dashboard_screen():
-    # Imported on first use: plotting is not needed to show the first screen.
+    # Imported on first use (``warm_imports`` starts it early): plotting is not needed to show the first screen.
     from rft_tui.screens.dashboard import DashboardScreen
 
-    return DashboardScreen()
+    return styled_now(DashboardScreen())
 
 
 class RftApp(App):
@@ -56,6 +58,8 @@ class RftApp(App):
     def on_mount(self) -> None:
         if self.current_run is not None:
             self.switch_mode("dashboard")
+        self.call_after_refresh(settle)  # what the first screen made lives as long as the app
+        self.call_after_refresh(warm_imports)
 
     def open_run(self, run: RunDir) -> None:
         """Show ``run`` on the dashboard (live if it is running, else replayed)."""
