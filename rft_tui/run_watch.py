@@ -70,7 +70,7 @@ class RunWatch:
         self.run = run
         self.tail = run.events()
         self.series: dict[str, Series] = {}
-        # The kept samples; until the end of a poll some are still their unparsed lines (``_parse_kept``).
+        # The kept samples; until a poll reads to the end some are still their unparsed lines (``_parse_kept``).
         self.samples: deque[dict[str, Any] | bytes] = deque(maxlen=MAX_SAMPLES)
         # How many samples arrived in all (the deque keeps only the last ones), and how many times a
         # resume dropped some: what the samples table needs to add only the new rows.
@@ -143,7 +143,8 @@ class RunWatch:
             if deadline is not None and time.perf_counter() >= deadline:
                 self.caught_up = False
                 break
-        self._parse_kept()
+        if self.caught_up:  # mid-fold, the samples kept so far may yet be pushed out by later ones
+            self._parse_kept()
         self.events_seen += arrived
         if self.total is None:
             self.total = self.status.total
