@@ -8,7 +8,7 @@ from bench.event_stream import ROLLOUTS, step_events, write_finished_run
 from bench.first_step import PHASES, overlap, phase_times
 from bench.grpo_generation import bare_speeds, rft_summary, step_breakdown
 from bench.step_log import StepPoint, bare_steps, first_difference, median_step_per_s, rft_steps, steps_per_s
-from bench.ui_load import lag_stats
+from bench.ui_load import key_stats, lag_stats
 from engine.contract.protocol import read_events
 
 
@@ -78,6 +78,13 @@ def test_lag_statistics():
     stats = lag_stats(lags)
     assert stats["p50_ms"] == 1.0 and stats["p95_ms"] == 80.0 and stats["max_ms"] == 500.0
     assert abs(stats["stalled_s"] - 0.82) < 1e-9
+
+
+def test_each_key_is_paired_with_the_first_change_shown_after_it():
+    # The third key's change never came (say the app was closing): it is left out, not paired with a later one.
+    stats = key_stats(typed=[1.0, 2.0, 3.0], shown=[1.040, 2.010])
+    assert stats["keys"] == 2 and round(stats["key_max_ms"]) == 40 and round(stats["key_p50_ms"]) == 40
+    assert key_stats([1.0], [])["keys"] == 0
 
 
 def test_a_finished_run_for_replay_has_the_events_asked_for(tmp_path):

@@ -60,3 +60,24 @@ def test_trainer_specific_names_become_canonical():
                                 "rewards/format/std": 0.1, "clip_ratio/region_mean": 0.02, "mean_reward": 0.3})
     assert values == {"margin": 0.5, "accuracy": 1.0, "rewards/format": 0.25, "rewards/format_std": 0.1,
                       "clip_fraction": 0.02, "reward": 0.3}
+
+
+def test_read_lines_reads_a_long_file_in_chunks_and_a_line_longer_than_one_whole(tmp_path):
+    path = tmp_path / "events.jsonl"
+    lines = [json.dumps({"v": 1, "t": 1.0, "type": "log", "message": f"line {i}"}) for i in range(200)]
+    lines[50] = json.dumps({"v": 1, "t": 1.0, "type": "log", "message": "x" * 5_000})  # longer than a chunk
+    path.write_text("".join(line + "\n" for line in lines) + lines[0][:20])  # and a torn last line
+    tail = EventTail(path)
+    read, chunks = [], 0
+    while True:
+        got = tail.read_lines(max_bytes=1_000)
+        read += got
+        chunks += 1
+        assert all(line.endswith(b"}") for line in got)  # whole lines only, never a piece of one
+        if not tail.more:
+            break
+    assert chunks > 5 and [line.decode() for line in read] == lines
+    assert tail.read_lines(max_bytes=1_000) == [] and not tail.more  # the torn line waits for its newline
+    with open(path, "a") as handle:
+        handle.write(lines[0][20:] + "\n")
+    assert [tail.parse_line(line) for line in tail.read_lines(max_bytes=1_000)] == [json.loads(lines[0])]
