@@ -25,7 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from engine.contract.runs import RunDir
 from rft_tui.gc_pauses import settle
@@ -182,16 +182,13 @@ class DashboardScreen(Screen):
         elif not empty and self.focused is None:
             table.focus()  # arrows move through the samples, Enter opens one
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a sample: the whole of it, on a screen of its own."""
-        if isinstance(event.data_table, SamplesPanel):
-            self._open(event.data_table.sample_at(event.row_key))
+    def on_samples_panel_chosen(self, event: SamplesPanel.Chosen) -> None:
+        """A click on the highlighted sample: the whole of it, on a screen of its own."""
+        self._open(event.sample)
 
     def action_open_sample(self) -> None:
-        """Enter with the focus elsewhere: the sample under the table's cursor."""
-        table = self.query_one(SamplesPanel)
-        if table.row_count:
-            self._open(table.sample_at(table.coordinate_to_cell_key(table.cursor_coordinate).row_key))
+        """Enter: the sample under the table's cursor, whole."""
+        self._open(self.query_one(SamplesPanel).cursor_sample)
 
     def _open(self, sample: dict | None) -> None:
         if sample is not None and self.watch is not None:

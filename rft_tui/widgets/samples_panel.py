@@ -1,138 +1,224 @@
-"""Sampled answers as they arrive: prompt, answer, each reward function's score, advantage.
+"""The samples table on the dashboard: the latest samples, one row each, newest at the bottom.
 
 A row shows the start of a sample; Enter on it opens the whole of it (``SampleScreen``).
 Answers to held-out prompts, from the run's evaluations, are marked "eval" beside their step.
 The columns are those the run's samples fill: no reward columns when nothing scored them,
 no advantage column for a method that has none (all but GRPO and PPO).
 
-Rows are added at most ``ROWS_PER_SLICE`` at a time, the rest a moment later: the table
-measures every cell it is given, and 500 rows at once (a replay) held the event loop ~75 ms.
-Cells are ``Text``, not markup strings, so a bracket in an answer is shown as written and
-no time goes to parsing markup.
+The table draws only the rows in view, straight from the samples the run keeps (Textual's
+line API): a row is a few segments made when it is drawn. Textual's ``DataTable`` rendered
+every row in view again whenever a row was added (~1 ms a row, 45 at full screen) and kept
+render caches of thousands of objects; while a run streamed, that was the dashboard's worst
+stall and what made its keys late.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
 from textual.binding import Binding
-from textual.widgets import DataTable
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-PROMPT_CHARS, ANSWER_CHARS, MIN_ANSWER_CHARS = 26, 54, 20
-MAX_ROWS = 1000  # past this the table is rebuilt from the samples kept, so a long run stays light
-ROWS_PER_SLICE = 50
-# Rendered rows (and their cells) kept for redrawing: two full screens of them.
-CACHED_ROWS = 120
-CACHED_CELLS = CACHED_ROWS * 8
+PROMPT_CHARS, MIN_ANSWER_CHARS = 26, 20
+NUMBER_CHARS = 5  # "0.25", "+0.62": a score or an advantage
+PADDING = 1  # blank cells either side of each column's text
 
 
 def _short(text: str, limit: int) -> str:
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
 def _has_advantage(samples: list[dict[str, Any]]) -> bool:
     return any(isinstance(s.get("advantage"), (int, float)) for s in samples)
 
 
-class SamplesPanel(DataTable):
-    """A table of samples, newest at the bottom; scroll up for history, Enter to read one whole."""
+def _step_text(sample: dict[str, Any]) -> str:
+    return f"{sample.get('step', '')}{' eval' if sample.get('eval') else ''}"  # a held-out prompt's answer
 
-    BINDINGS = [Binding("enter", "select_cursor", "read sample")]  # DataTable's own, named in the footer
+
+class SamplesPanel(ScrollView, can_focus=True):
+    """Prompt, answer start, each reward and the advantage of the latest samples; Enter opens one."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"samples-panel--header", "samples-panel--cursor",
+                                             "samples-panel--even"}
+    DEFAULT_CSS = """
+    SamplesPanel {
+        background: $surface;
+        color: $foreground;
+        & > .samples-panel--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .samples-panel--even { background: $surface-lighten-1 50%; }
+        & > .samples-panel--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .samples-panel--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "up", show=False),
+        Binding("down", "cursor(1)", "down", show=False),
+        Binding("pageup", "page(-1)", "page up", show=False),
+        Binding("pagedown", "page(1)", "page down", show=False),
+        Binding("home", "cursor(-1_000_000)", "first", show=False),
+        Binding("end", "cursor(1_000_000)", "last", show=False),
+    ]
+
+    cursor_row: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class Chosen(Message):
+        """A sample was clicked on where the cursor was (Enter is the screen's key)."""
+
+        def __init__(self, sample: dict[str, Any]) -> None:
+            super().__init__()
+            self.sample = sample
 
     def __init__(self, **kwargs):
-        super().__init__(zebra_stripes=True, cursor_type="row", **kwargs)
+        super().__init__(**kwargs)
         self.reward_names: list[str] = []
         self.advantage = False  # whether the table has an advantage column
-        self.shown = 0  # how many of all the samples that arrived are in the table
-        self.samples: list[dict[str, Any]] = []
+        self.samples: list[dict[str, Any]] = []  # the rows, oldest first
         self.seen, self.reset = 0, 0
-        self.laid_out_for = 0  # the width the rows' answers were cut for
-        self._by_row: dict[str, dict[str, Any]] = {}  # row key → the sample it shows
-        self._more_timer = None  # the timer that adds the rows one call left for later
-        # DataTable caches the rendering of up to 10,000 cells and 1,000 rows and lines: kept alive, those
-        # were ~60,000 objects every full garbage collection walked (~50 ms) for rows nobody scrolls to.
-        for cache, size in ((self._cell_render_cache, CACHED_CELLS), (self._row_render_cache, CACHED_ROWS),
-                            (self._row_renderable_cache, CACHED_ROWS), (self._line_cache, CACHED_ROWS)):
-            cache.maxsize = size
+        self.widths: list[int] = []  # each column's width, padding left out
 
-    def on_mount(self) -> None:
-        self.border_title = "Samples"
-        self._columns([], False)
-
-    def _columns(self, reward_names: list[str], advantage: bool) -> None:
-        self.clear(columns=True)
-        self._by_row = {}
-        self.reward_names, self.advantage = reward_names, advantage
-        self.add_columns("step", "prompt", "answer", *reward_names, *(["adv"] if advantage else []))
-        self.shown = 0
-
-    def on_resize(self) -> None:
-        if self.samples and self.laid_out_for != self.size.width:
-            self.show(self.samples, self.seen, self.reset)  # answers cut anew for the new width
-
-    def _answer_chars(self) -> int:
-        """The answer column's width: what the panel has left once the other columns fit, so the
-        reward and advantage columns are never cut off however many reward functions there are."""
-        if not self.size.width:
-            return ANSWER_CHARS
-        others = ["step", "x" * PROMPT_CHARS, *self.reward_names, *(["+0.00"] if self.advantage else [])]
-        used = sum(max(len(name), 5) for name in others) + 2 * (len(others) + 1) + 2  # cell padding, scrollbar
-        return max(MIN_ANSWER_CHARS, self.size.width - used)
-
-    def forget(self) -> None:
-        """Drop every row and column (another run is shown next)."""
-        self.samples, self.seen, self.reset = [], 0, 0
-        self._columns([], False)
-        self.reward_names = None  # the next ``show`` lays the table out anew
-
-    def sample_at(self, row_key: Any) -> dict[str, Any] | None:
-        """The sample a row shows (by its key, as ``RowSelected`` gives it)."""
-        return self._by_row.get(getattr(row_key, "value", row_key))
+    # -- what the table shows -----------------------------------------------------------------------
 
     def show(self, samples: list[dict[str, Any]], seen: int | None = None, reset: int = 0) -> None:
-        """Add the samples that arrived since the last call.
+        """Show ``samples``, the latest ones kept (a bounded window), ``seen`` being how many arrived in
+        all (default: ``len(samples)``) and ``reset`` how many times earlier ones were dropped (a resume).
 
-        ``samples`` are the latest ones kept (a bounded window), ``seen`` how many arrived in all
-        (default: ``len(samples)``) and ``reset`` how many times earlier ones were dropped (a resume);
-        the table is rebuilt from ``samples`` when its columns, the width or ``reset`` change.
+        The cursor stays on its sample as older ones leave the window, and at the bottom it follows
+        the newest.
         """
         seen = len(samples) if seen is None else seen
-        self.samples, self.seen = samples, seen
-        if not self.size.width:
-            return  # not laid out yet: answers are cut to the width, so ``on_resize`` adds the rows
-        names = sorted({name for s in samples for name in s.get("rewards") or {}})
-        advantage = _has_advantage(samples)
-        if names != self.reward_names or advantage != self.advantage or self.laid_out_for != self.size.width \
-                or reset != self.reset or self.row_count + seen - self.shown > MAX_ROWS:
-            self._columns(names, advantage)
-            self.laid_out_for, self.reset = self.size.width, reset
-            self.shown = seen - len(samples)
-        at_bottom = self.cursor_row >= self.row_count - 1
-        answer_chars = self._answer_chars()
-        new = min(seen - self.shown, len(samples))
-        batch = samples[len(samples) - new:][:ROWS_PER_SLICE] if new > 0 else []
-        for number, sample in enumerate(batch, start=seen - new):
-            rewards = sample.get("rewards") or {}
-            advantage_value = sample.get("advantage")
-            key = str(number)
-            self._by_row[key] = sample
-            self.add_row(
-                Text(f"{sample.get('step', '')}{' eval' if sample.get('eval') else ''}"),  # a held-out answer
-                Text(_short(sample.get("prompt", ""), PROMPT_CHARS)),
-                Text(_short(sample.get("completion", ""), answer_chars)),
-                *[Text(f"{rewards[n]:.2f}" if isinstance(rewards.get(n), (int, float)) else "-") for n in names],
-                *([Text(f"{advantage_value:+.2f}" if isinstance(advantage_value, (int, float)) else "")]
-                  if self.advantage else []),
-                key=key,
-            )
-        self.shown = seen - new + len(batch)
-        if self.shown < seen and self._more_timer is None:
-            self._more_timer = self.set_timer(0.01, self._add_more)
-        if at_bottom and self.row_count:
-            self.move_cursor(row=self.row_count - 1)
+        at_bottom = self.cursor_row >= len(self.samples) - 1
+        left = (seen - len(samples)) - (self.seen - len(self.samples))  # samples that left the window
+        if reset != self.reset or left < 0:
+            at_bottom, left = True, 0  # another run, or a resume: from the bottom again
+        self.samples, self.seen, self.reset = list(samples), seen, reset
+        self.reward_names = sorted({name for s in samples for name in s.get("rewards") or {}})
+        self.advantage = _has_advantage(samples)
+        self._lay_out()
+        self.cursor_row = len(self.samples) - 1 if at_bottom else max(0, self.cursor_row - left)
 
-    def _add_more(self) -> None:
-        self._more_timer = None
-        self.show(self.samples, self.seen, self.reset)
+    def forget(self) -> None:
+        """Drop every row (another run is shown next)."""
+        self.show([], 0, self.reset + 1)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.samples)
+
+    @property
+    def column_names(self) -> list[str]:
+        return ["step", "prompt", "answer", *self.reward_names, *(["adv"] if self.advantage else [])]
+
+    def sample_at_row(self, row: int) -> dict[str, Any] | None:
+        return self.samples[row] if 0 <= row < len(self.samples) else None
+
+    @property
+    def cursor_sample(self) -> dict[str, Any] | None:
+        """The sample under the cursor, if any."""
+        return self.sample_at_row(self.cursor_row)
+
+    def get_row_at(self, row: int) -> list[str]:
+        """The cells of a row as the table shows them (answers cut to the answer column's width)."""
+        sample = self.samples[row]
+        rewards = sample.get("rewards") or {}
+        advantage = sample.get("advantage")
+        answer_chars = self.widths[2] if self.widths else MIN_ANSWER_CHARS
+        return [
+            _step_text(sample),
+            _short(sample.get("prompt", ""), PROMPT_CHARS),
+            _short(sample.get("completion", ""), answer_chars),
+            *[f"{rewards[n]:.2f}" if isinstance(rewards.get(n), (int, float)) else "-" for n in self.reward_names],
+            *([f"{advantage:+.2f}" if isinstance(advantage, (int, float)) else ""] if self.advantage else []),
+        ]
+
+    def _lay_out(self) -> None:
+        """Column widths for the panel's width: the answer takes what the other columns leave, so the
+        reward and advantage columns are never cut off however many reward functions there are."""
+        step = max([len("step"), *(len(_step_text(s)) for s in self.samples)])
+        numbers = [max(len(name), NUMBER_CHARS) for name in self.column_names[3:]]
+        fixed = [step, PROMPT_CHARS, *numbers]
+        width = self.scrollable_content_region.width or 80
+        answer = max(MIN_ANSWER_CHARS, width - sum(fixed) - 2 * PADDING * (len(fixed) + 1))
+        self.widths = [step, PROMPT_CHARS, answer, *numbers]
+        self.virtual_size = Size(sum(self.widths) + 2 * PADDING * len(self.widths), len(self.samples) + 1)
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._lay_out()  # answers are cut to the new width
+        self._scroll_to_cursor()
+
+    # -- drawing --------------------------------------------------------------------------------------
+
+    def _line(self, cells: list[str], style: Style) -> list[Segment]:
+        pad = " " * PADDING
+        return [Segment(f"{pad}{cell[:width]:<{width}}{pad}", style) for cell, width in zip(cells, self.widths)]
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:  # the header stays put while the rows scroll under it
+            style = base + self.get_component_rich_style("samples-panel--header")
+            segments = self._line(self.column_names, style)
+        else:
+            row = scroll_y + y - 1
+            if row >= len(self.samples):
+                return Strip.blank(width, base)
+            if row == self.cursor_row:
+                style = base + self.get_component_rich_style("samples-panel--cursor")
+            elif row % 2:
+                style = base + self.get_component_rich_style("samples-panel--even")
+            else:
+                style = base
+            segments = self._line(self.get_row_at(row), style)
+        return Strip(segments).extend_cell_length(width + scroll_x, style).crop(scroll_x, scroll_x + width)
+
+    # -- the cursor -----------------------------------------------------------------------------------
+
+    def validate_cursor_row(self, row: int) -> int:
+        return max(0, min(row, len(self.samples) - 1))
+
+    def watch_cursor_row(self) -> None:
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        rows_in_view = max(1, self.scrollable_content_region.height - 1)  # less the header
+        top = self.scroll_offset.y
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row > top + rows_in_view - 1:
+            self.scroll_to(y=self.cursor_row - rows_in_view + 1, animate=False, immediate=True)
+
+    def action_cursor(self, by: int) -> None:
+        self.cursor_row += by
+
+    def action_page(self, pages: int) -> None:
+        self.cursor_row += pages * max(1, self.scrollable_content_region.height - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1 or not self.samples:  # the border or the header
+            return
+        row = self.scroll_offset.y + offset.y - 1
+        if row >= len(self.samples):
+            return
+        if row == self.cursor_row:
+            self.post_message(self.Chosen(self.samples[row]))
+        self.cursor_row = row

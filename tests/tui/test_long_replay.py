@@ -92,6 +92,6 @@ def test_the_dashboard_shows_a_long_run_whole(tmp_path):
             # The table's last row is the last sample logged, its cursor there.
             row = table.get_row_at(table.row_count - 1)
             assert str(row[0]) == str(last_sample["step"]) and str(row[1]).startswith(last_sample["prompt"][:20])
-            assert table.sample_at(table.coordinate_to_cell_key((table.row_count - 1, 0)).row_key) == last_sample
+            assert table.cursor_row == table.row_count - 1 and table.cursor_sample == last_sample
 
     asyncio.run(scenario())

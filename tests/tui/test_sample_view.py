@@ -33,7 +33,7 @@ def _append(path: Path, *events: dict) -> None:
 
 
 def _columns(table: SamplesPanel) -> list[str]:
-    return [str(column.label) for column in table.columns.values()]
+    return table.column_names
 
 
 def _screen_text(app: RftApp) -> str:

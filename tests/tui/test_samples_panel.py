@@ -40,6 +40,6 @@ def test_samples_past_the_kept_window_still_appear(tmp_path):
             assert last[1] == "question 9999"
             # Every column fits: the advantage is shown whole, the answer is what gets cut.
             assert last[-1] == "-0.25" and last[2].endswith("…")
-            assert sum(column.get_render_width(table) for column in table.columns.values()) <= table.size.width
+            assert sum(width + 2 for width in table.widths) <= table.scrollable_content_region.width
 
     asyncio.run(scenario())
