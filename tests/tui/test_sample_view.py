@@ -136,7 +136,7 @@ def test_an_empty_samples_panel_says_why(tmp_path):
             assert "no samples yet: the first come after step 1, then every 10 steps" in str(absent.render())
             await pilot.press("m")  # nothing to show full screen: a word instead
             await pilot.pause()
-            assert app.screen.maximized is None
+            assert not app.screen.samples_full
             _append(live, {"type": "sample", "step": 3, "prompt": "q", "completion": "a", "rewards": {}})
             await pilot.pause(0.6)
             assert not absent.display and app.screen.query_one(SamplesPanel).row_count == 1
