@@ -11,7 +11,9 @@ second (``SAMPLES_EVERY_S``).
 
 Opening a long run, its events are folded in slices of ``FOLD_SLICE_S`` a
 few milliseconds apart, and the screen is drawn once they are all in: a run of
-100,000 events opens in well under a second without a stall a person would feel.
+100,000 events is on screen in under a second without a stall a person would
+feel. The charts are mounted a frame after the rest of the screen, so neither
+frame holds the event loop for long.
 
 The keys follow the run: stop and checkpoint are offered only while its worker
 can still act on them. Enter on a sample opens it whole (``SampleScreen``).
@@ -70,19 +72,14 @@ class DashboardScreen(Screen):
         self._keys_for: tuple | None = None  # (live, has samples): what the keys on show were chosen for
         self._folding = False  # a long run's events are still being folded in, slice by slice
         self._fold_timer = None  # the timer of the next slice
+        self._fold_header_at = 0.0  # when the header last showed the fold's progress (time.monotonic)
         self.samples_full = False  # whether the samples fill the screen (m), the charts hidden
         self._samples_due = False  # samples arrived that the table does not show yet
         self._samples_at = 0.0  # when the table was last given the samples (time.monotonic)
 
     def compose(self) -> ComposeResult:
         yield RunHeader("no run open: start one from Setup (esc) or open one from Runs (r)", id="run-header")
-        with Grid(id="charts"):
-            # Held-out curves beside the training ones: a gap that opens between them is over-fitting.
-            yield MetricChart("loss · eval loss (held out)", ["loss", "eval_loss"], id="chart-loss")
-            yield MetricChart("reward ± std, each function · eval reward (held out)", ["reward", "eval_reward"],
-                              band="reward_std", prefix="rewards/", id="chart-reward")
-            yield MetricChart("KL / margin", ["kl", "margin"], id="chart-kl")
-            yield MetricChart("grad norm · lr (right axis)", ["grad_norm"], right="lr", id="chart-lr")
+        yield Grid(id="charts")  # the charts come a frame later (``_mount_charts``)
         yield ErrorPanel(id="error-panel")
         with Vertical(id="samples-box"):
             yield SamplesPanel(id="samples")
@@ -91,7 +88,9 @@ class DashboardScreen(Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self._charts = list(self.query(MetricChart))  # looked up once, not on every tick
+        # Styling and drawing the whole screen at once held the event loop ~120 ms on a small CPU: the
+        # charts are mounted once the rest is on the screen, each frame then well under 50 ms.
+        self.call_after_refresh(self._mount_charts)
         self.query_one("#samples-absent", Static).border_title = "Samples"
         self.set_interval(REDRAW_S, self.refresh_from_run)
         run = getattr(self.app, "current_run", None)
@@ -99,6 +98,19 @@ class DashboardScreen(Screen):
             self.watch = RunWatch(run)
         self.refresh_from_run(force=True)
         self.call_after_refresh(settle)  # the dashboard's widgets and the chart library live as long as the app
+
+    async def _mount_charts(self) -> None:
+        await self.query_one("#charts", Grid).mount_all([
+            # Held-out curves beside the training ones: a gap that opens between them is over-fitting.
+            MetricChart("loss · eval loss (held out)", ["loss", "eval_loss"], id="chart-loss"),
+            MetricChart("reward ± std, each function · eval reward (held out)", ["reward", "eval_reward"],
+                        band="reward_std", prefix="rewards/", id="chart-reward"),
+            MetricChart("KL / margin", ["kl", "margin"], id="chart-kl"),
+            MetricChart("grad norm · lr (right axis)", ["grad_norm"], right="lr", id="chart-lr"),
+        ])
+        self._charts = list(self.query(MetricChart))  # looked up once, not on every tick
+        if self.watch is not None and not self._folding:
+            self._draw_charts(every=True)
 
     def attach(self, run: RunDir) -> None:
         """Show ``run`` from its first event on (replay), then follow it live."""
@@ -130,8 +142,11 @@ class DashboardScreen(Screen):
             self._folding = True
             if self._fold_timer is None:
                 self._fold_timer = self.set_timer(0.002, self._fold_on)
-            # The header alone follows the fold (its step count climbs); the rest is drawn at its end.
-            self.query_one(RunHeader).show(self.watch, width=max(10, self.size.width // 4))
+            # The header alone follows the fold (its step count climbs, ten times a second); the rest is
+            # drawn at its end.
+            if time.monotonic() - self._fold_header_at >= 0.1:
+                self._fold_header_at = time.monotonic()
+                self.query_one(RunHeader).show(self.watch, width=max(10, self.size.width // 4))
             return
         self._folding = False
         keys = (self._run_is_live(), bool(self.watch.samples))
@@ -201,6 +216,8 @@ class DashboardScreen(Screen):
         A chart whose series did not change skips its redraw, so a tick without new points costs nothing.
         """
         charts = self._charts
+        if not charts:
+            return  # not mounted yet: ``_mount_charts`` draws them
         if not every:
             charts = [charts[self._chart_turn % len(charts)]]
             self._chart_turn += 1
