@@ -54,6 +54,7 @@ class RftApp(App):
         self.setup_config: RunConfig | None = None  # the last valid config on Setup (the reward dry run uses it)
         self.started: list = []  # worker processes started by this app (for tests; they outlive the app)
         self._crash_log: Path | None = None  # where the first unhandled error's traceback went (_fatal_error)
+        settle()  # the modules imported so far live as long as the app
 
     def on_mount(self) -> None:
         if self.current_run is not None:
