@@ -234,8 +234,8 @@ here) is made in a thread beside the event loop, so the loop only shows the fini
 draws only the rows in view, straight from the 500 samples kept (Textual's line API; its DataTable rendered
 every row in view again whenever a row was added, ~1 ms a row), and takes new samples at most once a second.
 
-*Opening a long run* folds its events in 12 ms slices a few milliseconds apart (the header's step count climbs
-meanwhile) and keeps what it shows bounded: at most 8,192 points a series (halved, each four's lowest and
+*Opening a long run* folds its events in 12 ms slices a few milliseconds apart (the screen is drawn once they
+are all in) and keeps what it shows bounded: at most 8,192 points a series (halved, each four's lowest and
 highest kept) and the last 500 samples, whose lines alone are parsed. Textual's restyle of the whole app when
 a screen is first shown (~150 ms) is skipped for a screen just made, the dashboard's modules are imported in a
 thread once the first screen is up, and what the first screens made is frozen out of the garbage collector's

@@ -72,7 +72,6 @@ class DashboardScreen(Screen):
         self._keys_for: tuple | None = None  # (live, has samples): what the keys on show were chosen for
         self._folding = False  # a long run's events are still being folded in, slice by slice
         self._fold_timer = None  # the timer of the next slice
-        self._fold_header_at = 0.0  # when the header last showed the fold's progress (time.monotonic)
         self.samples_full = False  # whether the samples fill the screen (m), the charts hidden
         self._samples_due = False  # samples arrived that the table does not show yet
         self._samples_at = 0.0  # when the table was last given the samples (time.monotonic)
@@ -142,11 +141,7 @@ class DashboardScreen(Screen):
             self._folding = True
             if self._fold_timer is None:
                 self._fold_timer = self.set_timer(0.002, self._fold_on)
-            # The header alone follows the fold (its step count climbs, ten times a second); the rest is
-            # drawn at its end.
-            if time.monotonic() - self._fold_header_at >= 0.1:
-                self._fold_header_at = time.monotonic()
-                self.query_one(RunHeader).show(self.watch, width=max(10, self.size.width // 4))
+            # Nothing is drawn until the fold is done: the header's progress is never ahead of the charts.
             return
         self._folding = False
         keys = (self._run_is_live(), bool(self.watch.samples))
