@@ -10,9 +10,10 @@ what was made since, and take a few milliseconds.
 
 It is called where what is alive will live as long as the app: when the app is
 made (the modules imported), once it has drawn its first screen, and once the
-dashboard (and the chart library it imports) has. An object frozen that later becomes cyclic garbage is never
-freed, so it is not called on every redraw; nor does it collect first (that
-would be the very stall it saves): the little garbage alive then stays.
+dashboard (and the chart library it imports) has. An object frozen that later
+becomes cyclic garbage is never freed, so it is not called on every redraw; nor
+does it collect first (that would be the very stall it saves): the little
+garbage alive then stays.
 """
 
 from __future__ import annotations

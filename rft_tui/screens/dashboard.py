@@ -181,7 +181,7 @@ class DashboardScreen(Screen):
     def _show_samples(self) -> None:
         """The samples table, or while it has none a line that says why."""
         table, absent = self.query_one(SamplesPanel), self.query_one("#samples-absent", Static)
-        table.show(list(self.watch.samples), self.watch.samples_seen, self.watch.samples_reset)
+        table.show(self.watch.samples, self.watch.samples_seen, self.watch.samples_reset)
         line = self.watch.eval_line()
         table.border_title = f"Samples · {line}" if line else "Samples"
         empty = not self.watch.samples

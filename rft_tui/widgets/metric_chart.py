@@ -12,8 +12,8 @@ numbers and a short chart drops some of them; round ones are spaced evenly on
 screen only when their intervals divide the axis's rows; a step is a whole
 number, so its axis is too.
 
-A figure is built (plotext's ``build`` and the ANSI read back into ``Text``) in
-one thread beside the event loop: on a small CPU a figure takes 30–50 ms, which
+A figure is built (plotext's ``build``, its ANSI read back into ``Text`` and
+that turned into lines of cells) in one thread beside the event loop: on a small CPU a figure takes 30–50 ms, which
 held every key and redraw while four charts were drawn at the end of a replay.
 ``show`` copies what the figure draws into a ``FigurePlan`` (the series go on
 growing on the event loop) and ``draw_figure`` thins it, plots it on a fresh
@@ -151,11 +151,11 @@ class Line:
 
 @dataclass
 class FigurePlan:
-    """What one figure shows, at a size in cells, in a plotext theme."""
+    """What one figure shows, at a size in cells, in a plotext theme (the chart sets those three)."""
 
-    width: int
-    height: int
-    theme: str
+    width: int = 0
+    height: int = 0
+    theme: str = ""
     title: str = ""  # the line above the plot: a note, or why there is nothing to plot
     lines: list[Line] = field(default_factory=list)
     band: tuple[list[float], list[float]] | None = None  # (mean, spread) along the first line's steps
@@ -246,7 +246,7 @@ class MetricChart(PlotextPlot):
     def on_mount(self) -> None:
         super().on_mount()
         self.border_title = self.title
-        self._draw(FigurePlan(0, 0, "", title="waiting for the first step…"))
+        self._draw(FigurePlan(title="waiting for the first step…"))
 
     def on_resize(self) -> None:
         # A screen's first draw comes before its layout: the ticks and the thinning are redone for the
@@ -327,13 +327,13 @@ class MetricChart(PlotextPlot):
         self.drawn_names = present
         if not present:
             word = NOT_LOGGED if series else "no steps were logged" if finished else "waiting for the first step…"
-            self._draw(FigurePlan(0, 0, "", title=word))
+            self._draw(FigurePlan(title=word))
             return True
         # What a method logs only in part gets its word too: a reward without one per function (RM).
         note = f"each function: {NOT_LOGGED}" if self.prefix and not any(
             name.startswith(self.prefix) for name in present) else ""
         # Copies: the series grow (and are thinned) on the event loop while the figure is built.
-        plan = FigurePlan(0, 0, "", title=note, lines=[
+        plan = FigurePlan(title=note, lines=[
             Line(list(series[name].steps), list(series[name].values), f"{name} {series[name].values[-1]:.4g}",
                  "right" if name == self.right else "left") for name in present])
         main = series[present[0]]

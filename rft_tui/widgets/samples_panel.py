@@ -14,7 +14,7 @@ stall and what made its keys late.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterable
 
 from rich.segment import Segment
 from rich.style import Style
@@ -95,19 +95,20 @@ class SamplesPanel(ScrollView, can_focus=True):
 
     # -- what the table shows -----------------------------------------------------------------------
 
-    def show(self, samples: list[dict[str, Any]], seen: int | None = None, reset: int = 0) -> None:
+    def show(self, samples: Iterable[dict[str, Any]], seen: int | None = None, reset: int = 0) -> None:
         """Show ``samples``, the latest ones kept (a bounded window), ``seen`` being how many arrived in
         all (default: ``len(samples)``) and ``reset`` how many times earlier ones were dropped (a resume).
 
         The cursor stays on its sample as older ones leave the window, and at the bottom it follows
         the newest.
         """
+        samples = list(samples)  # a copy: the run's window moves on while these are shown
         seen = len(samples) if seen is None else seen
         at_bottom = self.cursor_row >= len(self.samples) - 1
         left = (seen - len(samples)) - (self.seen - len(self.samples))  # samples that left the window
         if reset != self.reset or left < 0:
             at_bottom, left = True, 0  # another run, or a resume: from the bottom again
-        self.samples, self.seen, self.reset = list(samples), seen, reset
+        self.samples, self.seen, self.reset = samples, seen, reset
         self.reward_names = sorted({name for s in samples for name in s.get("rewards") or {}})
         self.advantage = _has_advantage(samples)
         self._lay_out()
@@ -125,13 +126,10 @@ class SamplesPanel(ScrollView, can_focus=True):
     def column_names(self) -> list[str]:
         return ["step", "prompt", "answer", *self.reward_names, *(["adv"] if self.advantage else [])]
 
-    def sample_at_row(self, row: int) -> dict[str, Any] | None:
-        return self.samples[row] if 0 <= row < len(self.samples) else None
-
     @property
     def cursor_sample(self) -> dict[str, Any] | None:
         """The sample under the cursor, if any."""
-        return self.sample_at_row(self.cursor_row)
+        return self.samples[self.cursor_row] if 0 <= self.cursor_row < len(self.samples) else None
 
     def get_row_at(self, row: int) -> list[str]:
         """The cells of a row as the table shows them (answers cut to the answer column's width)."""
